@@ -1,0 +1,18 @@
+// Each tejun subcommand registers itself on the application; main() only wires them.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace tejun::cli {
+
+// What a subcommand's run leaves for main() to return.
+struct CommandStatus {
+  int exit_code = 0;
+};
+
+void add_convert_command(CLI::App& app, CommandStatus& status);
+void add_check_command(CLI::App& app, CommandStatus& status);
+
+}  // namespace tejun::cli

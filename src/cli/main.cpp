@@ -1,0 +1,40 @@
+// The one main() of tejun: builds the command line and runs the chosen subcommand.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
+
+int main(int argc, char** argv) {
+  using namespace tejun::cli;
+  CLI::App app{"tejun: executable runbooks. Jupyter-compatible, in one binary.", "tejun"};
+  app.set_version_flag("--version", std::string("tejun ") + TEJUN_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  CommandStatus status;
+  add_convert_command(app, status);
+  add_check_command(app, status);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& help) {
+    fmt::print("{}", app.help());
+    return kExitOk;
+  } catch (const CLI::CallForAllHelp& help) {
+    fmt::print("{}", app.help("", CLI::AppFormatMode::All));
+    return kExitOk;
+  } catch (const CLI::CallForVersion&) {
+    fmt::print("tejun {}\n", TEJUN_VERSION);
+    return kExitOk;
+  } catch (const CLI::ParseError& error) {
+    fmt::print(stderr, "tejun: {} (see tejun --help)\n", error.what());
+    return kExitUsage;
+  } catch (const std::exception& error) {
+    // A bug, not a user error: say so rather than die silently.
+    fmt::print(stderr, "tejun: internal error: {}\n", error.what());
+    return kExitFailure;
+  }
+  return status.exit_code;
+}

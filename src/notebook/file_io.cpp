@@ -1,0 +1,168 @@
+#include "notebook/file_io.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+#include <vector>
+
+#include "base/ids.hpp"
+
+namespace tejun::notebook {
+namespace {
+
+using base::ErrorCode;
+using base::Result;
+
+constexpr std::size_t kReadChunkSize = std::size_t{1} << 20;
+
+base::Error io_error(const std::string& path, std::string_view action, int error_number) {
+  base::Error error = base::make_error(error_number == ENOENT ? ErrorCode::not_found : ErrorCode::io_error,
+                                       fmt::format("cannot {}: {}", action, std::strerror(error_number)));
+  error.where.path = path;
+  return error;
+}
+
+// Owns a file descriptor; closes it unless released.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  FileDescriptor(FileDescriptor&&) = delete;
+  FileDescriptor& operator=(FileDescriptor&&) = delete;
+
+  [[nodiscard]] int get() const noexcept { return fd_; }
+  [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
+  // Closes now and reports whether close succeeded (it can report a failed write-back).
+  bool close() noexcept {
+    const int fd = fd_;
+    fd_ = -1;
+    return ::close(fd) == 0;
+  }
+
+ private:
+  int fd_;
+};
+
+Result<void> write_all(int fd, std::string_view text, const std::string& path) {
+  while (!text.empty()) {
+    const ssize_t written = ::write(fd, text.data(), text.size());
+    if (written < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return io_error(path, "write", errno);
+    }
+    text.remove_prefix(static_cast<std::size_t>(written));
+  }
+  return {};
+}
+
+Result<void> sync_directory_of(const std::string& path) {
+  std::string directory = std::filesystem::path(path).parent_path().string();
+  if (directory.empty()) {
+    directory = ".";
+  }
+  FileDescriptor fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return io_error(directory, "open directory", errno);
+  }
+  if (::fsync(fd.get()) != 0 && errno != EINVAL) {
+    return io_error(directory, "sync directory", errno);
+  }
+  return {};
+}
+
+Result<void> write_temporary(const std::string& temporary, const std::string& path,
+                             const std::function<void(TextOutput&)>& produce) {
+  FileDescriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+  if (!fd.valid()) {
+    return io_error(path, "create a temporary file beside it", errno);
+  }
+  struct stat existing {};
+  if (::stat(path.c_str(), &existing) == 0) {
+    (void)::fchmod(fd.get(), existing.st_mode & 07777);
+  }
+  TextOutput out([&](std::string_view text) { return write_all(fd.get(), text, path); });
+  produce(out);
+  if (auto flushed = out.flush(); !flushed) {
+    return flushed;
+  }
+  if (::fsync(fd.get()) != 0) {
+    return io_error(path, "sync", errno);
+  }
+  if (!fd.close()) {
+    return io_error(path, "close", errno);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> read_file_in_chunks(const std::string& path,
+                                 const std::function<Result<void>(std::string_view)>& consume) {
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return io_error(path, "open", errno);
+  }
+  struct stat info {};
+  if (::fstat(fd.get(), &info) == 0 && S_ISDIR(info.st_mode)) {
+    return io_error(path, "read", EISDIR);
+  }
+  std::vector<char> buffer(kReadChunkSize);
+  while (true) {
+    const ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return io_error(path, "read", errno);
+    }
+    if (got == 0) {
+      return {};
+    }
+    if (auto consumed = consume(std::string_view(buffer.data(), static_cast<std::size_t>(got))); !consumed) {
+      return consumed;
+    }
+  }
+}
+
+Result<std::string> read_file(const std::string& path) {
+  std::string text;
+  auto read = read_file_in_chunks(path, [&](std::string_view chunk) -> Result<void> {
+    text.append(chunk);
+    return {};
+  });
+  if (!read) {
+    return read.error();
+  }
+  return text;
+}
+
+Result<void> write_file_atomically(const std::string& path, const std::function<void(TextOutput&)>& produce) {
+  const std::filesystem::path target(path);
+  const std::string temporary =
+      (target.parent_path() / fmt::format(".{}.tejun-{}", target.filename().string(), base::random_hex_id(8)))
+          .string();
+  auto written = write_temporary(temporary, path, produce);
+  if (written && ::rename(temporary.c_str(), path.c_str()) != 0) {
+    written = io_error(path, "replace", errno);
+  }
+  if (!written) {
+    ::unlink(temporary.c_str());
+    return written;
+  }
+  return sync_directory_of(path);
+}
+
+}  // namespace tejun::notebook

@@ -1,0 +1,160 @@
+// The model → Markdown: front matter, prose as it is, each code cell a fenced block whose
+// info string carries its language and attributes. Outputs are not part of this form.
+#include "notebook/markdown.hpp"
+
+#include <algorithm>
+
+#include "notebook/step_attributes.hpp"
+#include "notebook/yaml_json.hpp"
+
+namespace tejun::notebook {
+namespace {
+
+// The language of a code cell without one of its own: the notebook's language, else shell.
+std::string default_language(const Notebook& notebook) {
+  for (std::string_view key : {"language_info", "kernelspec"}) {
+    const Json* info = find_member(notebook.metadata, key);
+    if (info == nullptr || !info->is_object()) {
+      continue;
+    }
+    const Json* name = find_member(info->as_object(), key == "language_info" ? "name" : "language");
+    if (name != nullptr && name->is_string() && !name->as_string().empty()) {
+      return name->as_string();
+    }
+  }
+  return "sh";
+}
+
+StepInfo step_info_of(const Cell& cell, const std::string& fallback_language) {
+  StepInfo step;
+  if (cell.type == CellType::raw) {
+    step.language = std::string(kRawCellLanguage);
+    return step;
+  }
+  step.language = fallback_language;
+  const Json* tejun = find_member(cell.metadata, kTejunMetadataKey);
+  if (tejun == nullptr || !tejun->is_object()) {
+    return step;
+  }
+  if (const Json* language = find_member(tejun->as_object(), "language"); language && language->is_string()) {
+    step.language = language->as_string();
+  }
+  if (const Json* attributes = find_member(tejun->as_object(), "attributes"); attributes && attributes->is_object()) {
+    step.attributes = attributes->as_object();
+  }
+  return step;
+}
+
+// Whether `line` would close (or be mistaken for) a fence made of `fence_char`.
+std::size_t fence_run(std::string_view line, char fence_char) {
+  const std::size_t start = line.find_first_not_of(' ');
+  if (start == std::string_view::npos || start > 3) {
+    return 0;
+  }
+  const std::size_t end = line.find_first_not_of(fence_char, start);
+  return (end == std::string_view::npos ? line.size() : end) - start;
+}
+
+// The cell's own fence if nothing in its code would close it, else a backtick fence longer
+// than any backtick run that starts a line of the code.
+std::string choose_fence(const Cell& cell) {
+  const char fence_char = cell.markdown_fence.empty() ? '`' : cell.markdown_fence[0];
+  std::size_t longest = 0;
+  std::string_view rest = cell.source;
+  while (!rest.empty()) {
+    const std::size_t end = rest.find('\n');
+    longest = std::max(longest, fence_run(rest.substr(0, end), fence_char));
+    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+  }
+  if (!cell.markdown_fence.empty() && cell.markdown_fence.size() > longest) {
+    return cell.markdown_fence;
+  }
+  return std::string(std::max<std::size_t>(3, longest + 1), fence_char);
+}
+
+void write_step(TextOutput& out, const Cell& cell, const std::string& fallback_language) {
+  const StepInfo step = step_info_of(cell, fallback_language);
+  // The info string as read, while it still reads as what the cell says.
+  std::string info = format_step_info(step);
+  if (!cell.markdown_info.empty()) {
+    auto original = parse_step_info(cell.markdown_info);
+    if (original && original->language == step.language && original->attributes == step.attributes) {
+      info = cell.markdown_info;
+    }
+  }
+  const std::string fence = choose_fence(cell);
+  out.append(fence);
+  out.append(info);
+  out.push_back('\n');
+  out.append(cell.source);
+  if (!cell.source.empty()) {
+    out.push_back('\n');
+  }
+  out.append(fence);
+  out.push_back('\n');
+}
+
+void write_front_matter(const Notebook& notebook, TextOutput& out) {
+  const JsonObject front_matter = front_matter_of(notebook);
+  if (!notebook.markdown_front_matter.empty()) {
+    // The front matter as read, while it still says what the metadata says.
+    Notebook as_read;
+    const std::string_view source = notebook.markdown_front_matter;
+    const std::size_t yaml_start = source.find('\n') + 1;
+    const std::size_t yaml_end = source.rfind('\n', source.size() - 2) + 1;
+    auto mapping = parse_yaml_mapping(source.substr(yaml_start, yaml_end - yaml_start));
+    if (mapping) {
+      apply_front_matter(as_read, std::move(*mapping));
+      if (front_matter_of(as_read) == front_matter) {
+        out.append(source);
+        out.push_back('\n');
+        return;
+      }
+    }
+  }
+  if (front_matter.empty()) {
+    return;
+  }
+  out.append("---\n");
+  out.append(emit_yaml_mapping(front_matter));
+  out.append("---\n\n");
+}
+
+}  // namespace
+
+void write_markdown(const Notebook& notebook, TextOutput& out) {
+  write_front_matter(notebook, out);
+  const std::string fallback_language = default_language(notebook);
+  const Cell* previous = nullptr;
+  for (const Cell& cell : notebook.cells) {
+    if (cell.type == CellType::unknown) {
+      continue;  // no Markdown form
+    }
+    if (previous != nullptr) {
+      out.push_back('\n');
+      if (previous->type == CellType::markdown && cell.type == CellType::markdown) {
+        out.append(kCellSeparator);
+        out.append("\n\n");
+      }
+    }
+    if (cell.type == CellType::markdown) {
+      out.append(cell.source);
+      if (!cell.source.ends_with('\n')) {
+        out.push_back('\n');
+      }
+    } else {
+      write_step(out, cell, fallback_language);
+    }
+    previous = &cell;
+  }
+}
+
+std::string to_markdown(const Notebook& notebook) {
+  std::string text;
+  TextOutput out(text);
+  write_markdown(notebook, out);
+  (void)out.flush();  // a string sink cannot fail
+  return text;
+}
+
+}  // namespace tejun::notebook

@@ -1,0 +1,33 @@
+#include "notebook/text_output.hpp"
+
+#include <utility>
+
+namespace tejun::notebook {
+
+TextOutput::TextOutput(Sink sink, std::size_t buffer_size)
+    : sink_(std::move(sink)), buffer_size_(buffer_size) {
+  buffer_.reserve(buffer_size_ + 1024);
+}
+
+TextOutput::TextOutput(std::string& target)
+    : TextOutput([&target](std::string_view text) -> base::Result<void> {
+        target.append(text);
+        return {};
+      }) {}
+
+void TextOutput::drain() {
+  // After the first failure the rest is dropped: flush() reports that failure.
+  if (status_) {
+    status_ = sink_(buffer_);
+  }
+  buffer_.clear();
+}
+
+base::Result<void> TextOutput::flush() {
+  if (!buffer_.empty()) {
+    drain();
+  }
+  return status_;
+}
+
+}  // namespace tejun::notebook
