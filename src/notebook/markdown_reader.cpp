@@ -13,6 +13,7 @@
 
 #include "base/utf8.hpp"
 #include "notebook/file_io.hpp"
+#include "notebook/markdown_text.hpp"
 #include "notebook/step_attributes.hpp"
 #include "notebook/yaml_json.hpp"
 
@@ -24,40 +25,6 @@ using base::Result;
 
 using CmarkParser = std::unique_ptr<cmark_parser, decltype(&cmark_parser_free)>;
 using CmarkNode = std::unique_ptr<cmark_node, decltype(&cmark_node_free)>;
-
-// The input split into lines, each with its line break.
-std::vector<std::string_view> split_lines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  while (!text.empty()) {
-    const std::size_t end = text.find('\n');
-    const std::size_t length = end == std::string_view::npos ? text.size() : end + 1;
-    lines.push_back(text.substr(0, length));
-    text.remove_prefix(length);
-  }
-  return lines;
-}
-
-std::string_view without_line_break(std::string_view line) {
-  if (line.ends_with('\n')) {
-    line.remove_suffix(1);
-  }
-  if (line.ends_with('\r')) {
-    line.remove_suffix(1);
-  }
-  return line;
-}
-
-std::string_view trim(std::string_view text) {
-  const std::size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) {
-    return {};
-  }
-  return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
-}
-
-bool is_blank(std::string_view line) {
-  return trim(line).empty();
-}
 
 struct FrontMatter {
   std::string yaml;          // between the delimiters
@@ -104,7 +71,7 @@ struct Blocks {
   std::vector<std::size_t> separators;  // 0-based lines holding kCellSeparator
 };
 
-Blocks find_blocks(std::string_view body, std::size_t line_offset) {
+Blocks find_blocks(std::string_view body, const std::vector<std::string_view>& lines, std::size_t line_offset) {
   cmark_gfm_core_extensions_ensure_registered();
   CmarkParser parser(cmark_parser_new(CMARK_OPT_DEFAULT), &cmark_parser_free);
   for (const char* name : {"table", "strikethrough", "autolink", "tagfilter", "tasklist"}) {
@@ -135,11 +102,16 @@ Blocks find_blocks(std::string_view body, std::size_t line_offset) {
     if (cmark_node_get_fenced(node, &fence_length, &fence_offset, &fence_char) == 0) {
       continue;  // an indented code block is prose
     }
-    const char* info = cmark_node_get_fence_info(node);
+    // The info string as written: cmark's copy has backslash escapes already undone, which
+    // would change quoted attribute values.
+    const std::string_view opening = without_line_break(lines[first]);
+    const std::size_t fence_end = opening.find_first_not_of(fence_char, opening.find(fence_char));
+    const std::string_view info =
+        fence_end == std::string_view::npos ? std::string_view{} : trim(opening.substr(fence_end));
     blocks.steps.push_back(Step{.first_line = first,
                                 .last_line = last,
                                 .fence = std::string(static_cast<std::size_t>(fence_length), fence_char),
-                                .info = info != nullptr ? info : "",
+                                .info = std::string(info),
                                 .indent = static_cast<std::size_t>(fence_offset)});
   }
   return blocks;
@@ -166,12 +138,7 @@ std::string step_source(const std::vector<std::string_view>& lines, const Step& 
     }
     source.append(line.substr(remove));
   }
-  if (source.ends_with('\n')) {
-    source.pop_back();
-    if (source.ends_with('\r')) {
-      source.pop_back();
-    }
-  }
+  source.resize(without_line_break(source).size());
   return source;
 }
 
@@ -268,7 +235,7 @@ Result<Notebook> read_markdown(std::string_view text) {
   for (std::size_t i = 0; i < front_matter->line_count; ++i) {
     body_start += lines[i].size();
   }
-  const Blocks blocks = find_blocks(text.substr(body_start), front_matter->line_count);
+  const Blocks blocks = find_blocks(text.substr(body_start), lines, front_matter->line_count);
   std::size_t next_line = front_matter->line_count;
   for (const Step& step : blocks.steps) {
     add_prose(notebook, lines, next_line, step.first_line, blocks.separators);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "notebook/markdown_text.hpp"
 #include "notebook/step_attributes.hpp"
 #include "notebook/yaml_json.hpp"
 
@@ -25,13 +26,13 @@ std::string default_language(const Notebook& notebook) {
   return "sh";
 }
 
-StepInfo step_info_of(const Cell& cell, const std::string& fallback_language) {
+// The cell's own language (empty if it has none) and attributes.
+StepInfo step_info_of(const Cell& cell) {
   StepInfo step;
   if (cell.type == CellType::raw) {
     step.language = std::string(kRawCellLanguage);
     return step;
   }
-  step.language = fallback_language;
   const Json* tejun = find_member(cell.metadata, kTejunMetadataKey);
   if (tejun == nullptr || !tejun->is_object()) {
     return step;
@@ -60,11 +61,8 @@ std::size_t fence_run(std::string_view line, char fence_char) {
 std::string choose_fence(const Cell& cell) {
   const char fence_char = cell.markdown_fence.empty() ? '`' : cell.markdown_fence[0];
   std::size_t longest = 0;
-  std::string_view rest = cell.source;
-  while (!rest.empty()) {
-    const std::size_t end = rest.find('\n');
-    longest = std::max(longest, fence_run(rest.substr(0, end), fence_char));
-    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+  for (std::string_view line : split_lines(cell.source)) {
+    longest = std::max(longest, fence_run(without_line_break(line), fence_char));
   }
   if (!cell.markdown_fence.empty() && cell.markdown_fence.size() > longest) {
     return cell.markdown_fence;
@@ -73,14 +71,17 @@ std::string choose_fence(const Cell& cell) {
 }
 
 void write_step(TextOutput& out, const Cell& cell, const std::string& fallback_language) {
-  const StepInfo step = step_info_of(cell, fallback_language);
-  // The info string as read, while it still reads as what the cell says.
-  std::string info = format_step_info(step);
-  if (!cell.markdown_info.empty()) {
-    auto original = parse_step_info(cell.markdown_info);
-    if (original && original->language == step.language && original->attributes == step.attributes) {
-      info = cell.markdown_info;
+  StepInfo step = step_info_of(cell);
+  std::string info;
+  auto original = parse_step_info(cell.markdown_info);
+  if (!cell.markdown_fence.empty() && original && original->language == step.language &&
+      original->attributes == step.attributes) {
+    info = cell.markdown_info;  // as read, while it still says what the cell says
+  } else {
+    if (step.language.empty()) {
+      step.language = fallback_language;
     }
+    info = format_step_info(step);
   }
   const std::string fence = choose_fence(cell);
   out.append(fence);
@@ -88,7 +89,8 @@ void write_step(TextOutput& out, const Cell& cell, const std::string& fallback_l
   out.push_back('\n');
   out.append(cell.source);
   if (!cell.source.empty()) {
-    out.push_back('\n');
+    // After a lone \r, a \n would join it into one line break and the code would lose it.
+    out.push_back(cell.source.ends_with('\r') ? '\r' : '\n');
   }
   out.append(fence);
   out.push_back('\n');
@@ -100,13 +102,19 @@ void write_front_matter(const Notebook& notebook, TextOutput& out) {
     // The front matter as read, while it still says what the metadata says.
     Notebook as_read;
     const std::string_view source = notebook.markdown_front_matter;
-    const std::size_t yaml_start = source.find('\n') + 1;
-    const std::size_t yaml_end = source.rfind('\n', source.size() - 2) + 1;
-    auto mapping = parse_yaml_mapping(source.substr(yaml_start, yaml_end - yaml_start));
+    const std::vector<std::string_view> lines = split_lines(source);
+    std::string yaml;
+    for (std::size_t i = 1; i + 1 < lines.size(); ++i) {
+      yaml.append(lines[i]);
+    }
+    auto mapping = parse_yaml_mapping(yaml);
     if (mapping) {
       apply_front_matter(as_read, std::move(*mapping));
       if (front_matter_of(as_read) == front_matter) {
         out.append(source);
+        if (!source.ends_with('\n') && !source.ends_with('\r')) {
+          out.push_back('\n');
+        }
         out.push_back('\n');
         return;
       }
@@ -138,10 +146,13 @@ void write_markdown(const Notebook& notebook, TextOutput& out) {
       }
     }
     if (cell.type == CellType::markdown) {
-      out.append(cell.source);
-      if (!cell.source.ends_with('\n')) {
-        out.push_back('\n');
+      // Trailing line breaks are dropped: the blank line between cells is the writer's.
+      std::string_view prose = cell.source;
+      while (prose.ends_with('\n') || prose.ends_with('\r')) {
+        prose.remove_suffix(1);
       }
+      out.append(prose);
+      out.push_back('\n');
     } else {
       write_step(out, cell, fallback_language);
     }

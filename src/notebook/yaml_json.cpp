@@ -169,7 +169,7 @@ Result<JsonObject> parse_yaml_mapping(std::string_view yaml) {
     return JsonObject{};
   }
   if (!root.IsMap()) {
-    base::Error error = base::make_error(ErrorCode::schema_error, "front matter must be a YAML mapping (key: value lines)");
+    base::Error error = base::make_error(ErrorCode::schema_error, "expected a YAML mapping (key: value lines)");
     error.where.line = static_cast<std::uint64_t>(root.Mark().line) + 1;
     error.where.column = static_cast<std::uint64_t>(root.Mark().column) + 1;
     return error;

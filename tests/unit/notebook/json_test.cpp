@@ -1,0 +1,124 @@
+#include <gtest/gtest.h>
+
+#include "notebook/json_parser.hpp"
+#include "notebook/json_writer.hpp"
+#include "notebook/python_text.hpp"
+
+namespace tejun::notebook {
+namespace {
+
+std::string python_dumps(const Json& value) {
+  std::string text;
+  TextOutput out(text);
+  JsonWriter(out).value(value);
+  EXPECT_TRUE(out.flush());
+  return text;
+}
+
+Json parse(std::string_view text) {
+  auto parsed = parse_json(text);
+  EXPECT_TRUE(parsed) << (parsed ? "" : parsed.error().to_string());
+  return parsed ? *parsed : Json();
+}
+
+TEST(JsonParser, KeepsNumbersAsWritten) {
+  const Json value = parse(R"([1.0, 1e-07, 12345678901234567890, -0.5, 7])");
+  EXPECT_EQ(python_dumps(value), "[\n 1.0,\n 1e-07,\n 12345678901234567890,\n -0.5,\n 7\n]");
+}
+
+TEST(JsonParser, StoresArraysOfStringsCompactly) {
+  const Json value = parse(R"({"a": ["x\n", "y"], "b": ["x", 1], "c": []})");
+  EXPECT_EQ(find_member(value.as_object(), "a")->kind(), Json::Kind::string_array);
+  EXPECT_EQ(find_member(value.as_object(), "a")->as_string_array().joined(), "x\ny");
+  EXPECT_EQ(find_member(value.as_object(), "b")->kind(), Json::Kind::array);
+  EXPECT_EQ(find_member(value.as_object(), "b")->as_array()[0], Json("x"));
+  EXPECT_EQ(find_member(value.as_object(), "c")->kind(), Json::Kind::array);
+}
+
+TEST(JsonParser, ReportsLineAndColumnOfASyntaxError) {
+  auto parsed = parse_json("{\n  \"a\": 1,\n  \"b\" 2\n}");
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().code, base::ErrorCode::parse_error);
+  EXPECT_EQ(parsed.error().where.line, 3U);
+  EXPECT_EQ(parsed.error().where.column, 7U);
+}
+
+TEST(JsonParser, RejectsTextAfterTheValue) {
+  auto parsed = parse_json("{} x");
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().where.column, 4U);
+  EXPECT_TRUE(parse_json("{}\n\n"));
+}
+
+TEST(JsonParser, RejectsIncompleteAndInvalidUtf8) {
+  EXPECT_FALSE(parse_json("{\"a\": [1, 2"));
+  EXPECT_FALSE(parse_json("\"\xFF\""));
+  EXPECT_FALSE(parse_json(""));
+}
+
+TEST(JsonParser, AcceptsAByteOrderMark) {
+  EXPECT_TRUE(parse_json("\xEF\xBB\xBF{}"));
+}
+
+TEST(JsonParser, ChunksGiveTheSameValueAsOnePiece) {
+  const std::string text = R"({"cells": [{"source": ["a\n", "b\u00e9"], "n": 12.5e3}], "k": [true, null]})";
+  const Json whole = parse(text);
+  for (std::size_t split = 0; split <= text.size(); ++split) {
+    JsonParser parser;
+    ASSERT_TRUE(parser.write(std::string_view(text).substr(0, split)));
+    ASSERT_TRUE(parser.write(std::string_view(text).substr(split)));
+    auto value = parser.finish();
+    ASSERT_TRUE(value);
+    EXPECT_EQ(*value, whole) << "split at " << split;
+  }
+}
+
+TEST(JsonParser, ReportsPositionsAcrossChunks) {
+  JsonParser parser;
+  ASSERT_TRUE(parser.write("[1,\n2,\n"));
+  auto fed = parser.write("  x]");
+  ASSERT_FALSE(fed);
+  EXPECT_EQ(fed.error().where.line, 3U);
+  EXPECT_EQ(fed.error().where.column, 3U);
+}
+
+TEST(JsonWriter, WritesLikePythonJsonDumps) {
+  const Json value = parse(R"({"b": {}, "a": [], "c": {"z": null, "y": [false, "é"]}})");
+  EXPECT_EQ(python_dumps(value),
+            "{\n \"a\": [],\n \"b\": {},\n \"c\": {\n  \"y\": [\n   false,\n   \"é\"\n  ],\n  \"z\": null\n }\n}");
+}
+
+TEST(JsonWriter, EscapesLikePython) {
+  EXPECT_EQ(python_dumps(Json(std::string("q\" b\\ \n\r\t\b\f \x01\x1f \x7f ü \xE2\x80\xA8"))),
+            "\"q\\\" b\\\\ \\n\\r\\t\\b\\f \\u0001\\u001f \x7f ü \xE2\x80\xA8\"");
+}
+
+TEST(JsonWriter, LastOfEqualKeysWins) {
+  EXPECT_EQ(python_dumps(parse(R"({"a": 1, "a": 2})")), "{\n \"a\": 2\n}");
+}
+
+TEST(JsonWriter, CompactForm) {
+  EXPECT_EQ(JsonWriter::compact(parse(R"({"b": [1, "x"], "a": {"c": true}})")), R"({"a":{"c":true},"b":[1,"x"]})");
+}
+
+std::vector<std::string> python_lines(std::string_view text) {
+  std::vector<std::string> lines;
+  for_each_python_line(text, [&](std::string_view line) { lines.emplace_back(line); });
+  return lines;
+}
+
+TEST(PythonText, SplitsLinesLikeStrSplitlines) {
+  using Lines = std::vector<std::string>;
+  EXPECT_EQ(python_lines(""), Lines{});
+  EXPECT_EQ(python_lines("a"), Lines{"a"});
+  EXPECT_EQ(python_lines("a\nb\n"), (Lines{"a\n", "b\n"}));
+  EXPECT_EQ(python_lines("a\r\nb\rc"), (Lines{"a\r\n", "b\r", "c"}));
+  EXPECT_EQ(python_lines("a\vb\fc\x1c" "d\x1d" "e\x1e" "f"), (Lines{"a\v", "b\f", "c\x1c", "d\x1d", "e\x1e", "f"}));
+  EXPECT_EQ(python_lines("a\xC2\x85" "b\xE2\x80\xA8" "c\xE2\x80\xA9" "d"),
+            (Lines{"a\xC2\x85", "b\xE2\x80\xA8", "c\xE2\x80\xA9", "d"}));
+  // Not line breaks: other characters that start with the same bytes.
+  EXPECT_EQ(python_lines("é\xE2\x80\x94x"), Lines{"é\xE2\x80\x94x"});
+}
+
+}  // namespace
+}  // namespace tejun::notebook
