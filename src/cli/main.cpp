@@ -12,13 +12,18 @@ int main(int argc, char** argv) {
   using namespace tejun::cli;
   CLI::App app{"tejun: executable runbooks. Jupyter-compatible, in one binary.", "tejun"};
   app.set_version_flag("--version", std::string("tejun ") + TEJUN_VERSION);
-  app.require_subcommand(1);
+  // At most one; "none" is reported after parsing, so an unknown option is named first.
+  app.require_subcommand(0, 1);
   app.fallthrough(false);
   CommandStatus status;
   add_convert_command(app, status);
   add_check_command(app, status);
   try {
     app.parse(argc, argv);
+    if (app.get_subcommands().empty()) {
+      fmt::print(stderr, "tejun: a subcommand is required (see tejun --help)\n");
+      return kExitUsage;
+    }
   } catch (const CLI::CallForHelp& help) {
     fmt::print("{}", app.help());
     return kExitOk;

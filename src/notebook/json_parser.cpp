@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_set>
 #include <fmt/format.h>
 
 namespace tejun::notebook {
@@ -34,6 +35,7 @@ class Builder {
   bool on_object_end(std::size_t /*n*/, error_code& /*ec*/) {
     Json value = std::move(stack_.back().value);
     stack_.pop_back();
+    drop_repeated_keys(value.as_object());
     add(std::move(value));
     return true;
   }
@@ -102,6 +104,32 @@ class Builder {
     Json value;
     std::string key;
   };
+
+  // Of members with the same key only the last one counts, as in Python's json module.
+  static void drop_repeated_keys(JsonObject& object) {
+    constexpr std::size_t kLinearLimit = 32;
+    std::vector<bool> repeated(object.size(), false);
+    bool any = false;
+    if (object.size() <= kLinearLimit) {
+      for (std::size_t i = 0; i < object.size(); ++i) {
+        for (std::size_t j = i + 1; j < object.size() && !repeated[i]; ++j) {
+          repeated[i] = object[i].first == object[j].first;
+        }
+        any = any || repeated[i];
+      }
+    } else {
+      std::unordered_set<std::string_view> seen;
+      for (std::size_t i = object.size(); i-- > 0;) {
+        repeated[i] = !seen.insert(object[i].first).second;
+        any = any || repeated[i];
+      }
+    }
+    if (!any) {
+      return;
+    }
+    std::size_t index = 0;
+    std::erase_if(object, [&](const JsonMember&) { return repeated[index++]; });
+  }
 
   bool in_string_array() const {
     return !stack_.empty() && stack_.back().value.kind() == Json::Kind::string_array;

@@ -96,7 +96,8 @@ void write_step(TextOutput& out, const Cell& cell, const std::string& fallback_l
   out.push_back('\n');
 }
 
-void write_front_matter(const Notebook& notebook, TextOutput& out) {
+// Returns whether it wrote front matter.
+bool write_front_matter(const Notebook& notebook, TextOutput& out) {
   const JsonObject front_matter = front_matter_of(notebook);
   if (!notebook.markdown_front_matter.empty()) {
     // The front matter as read, while it still says what the metadata says.
@@ -116,22 +117,29 @@ void write_front_matter(const Notebook& notebook, TextOutput& out) {
           out.push_back('\n');
         }
         out.push_back('\n');
-        return;
+        return true;
       }
     }
   }
   if (front_matter.empty()) {
-    return;
+    return false;
   }
   out.append("---\n");
   out.append(emit_yaml_mapping(front_matter));
   out.append("---\n\n");
+  return true;
+}
+
+// Whether prose starts with a line that a reader would take for the start of front matter.
+bool looks_like_front_matter(std::string_view prose) {
+  const std::vector<std::string_view> lines = split_lines(prose);
+  return !lines.empty() && trim(lines[0]) == "---" && lines[0].starts_with("---");
 }
 
 }  // namespace
 
 void write_markdown(const Notebook& notebook, TextOutput& out) {
-  write_front_matter(notebook, out);
+  const bool has_front_matter = write_front_matter(notebook, out);
   const std::string fallback_language = default_language(notebook);
   const Cell* previous = nullptr;
   for (const Cell& cell : notebook.cells) {
@@ -150,6 +158,9 @@ void write_markdown(const Notebook& notebook, TextOutput& out) {
       std::string_view prose = cell.source;
       while (prose.ends_with('\n') || prose.ends_with('\r')) {
         prose.remove_suffix(1);
+      }
+      if (previous == nullptr && !has_front_matter && looks_like_front_matter(prose)) {
+        out.push_back('\n');  // prose, not front matter: front matter starts on the first line
       }
       out.append(prose);
       out.push_back('\n');
