@@ -8,12 +8,18 @@ namespace tejun::base {
 
 const char* to_string(ErrorCode code) noexcept {
   switch (code) {
-    case ErrorCode::invalid_argument: return "invalid argument";
-    case ErrorCode::parse_error: return "parse error";
-    case ErrorCode::schema_error: return "schema error";
-    case ErrorCode::unsupported: return "unsupported";
-    case ErrorCode::not_found: return "not found";
-    case ErrorCode::io_error: return "I/O error";
+    case ErrorCode::invalid_argument:
+      return "invalid argument";
+    case ErrorCode::parse_error:
+      return "parse error";
+    case ErrorCode::schema_error:
+      return "schema error";
+    case ErrorCode::unsupported:
+      return "unsupported";
+    case ErrorCode::not_found:
+      return "not found";
+    case ErrorCode::io_error:
+      return "I/O error";
   }
   return "error";
 }

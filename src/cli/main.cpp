@@ -1,6 +1,6 @@
 // The one main() of tejun: builds the command line and runs the chosen subcommand.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <exception>
@@ -8,8 +8,10 @@
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 
-int main(int argc, char** argv) {
-  using namespace tejun::cli;
+namespace tejun::cli {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"tejun: executable runbooks. Jupyter-compatible, in one binary.", "tejun"};
   app.set_version_flag("--version", std::string("tejun ") + TEJUN_VERSION);
   // At most one; "none" is reported after parsing, so an unknown option is named first.
@@ -42,4 +44,16 @@ int main(int argc, char** argv) {
     return kExitFailure;
   }
   return status.exit_code;
+}
+
+}  // namespace
+}  // namespace tejun::cli
+
+int main(int argc, char** argv) {
+  try {
+    return tejun::cli::run(argc, argv);
+  } catch (...) {
+    // Printing itself failed (stderr closed, out of memory): nothing more can be said.
+    return tejun::cli::kExitFailure;
+  }
 }

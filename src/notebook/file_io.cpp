@@ -1,13 +1,16 @@
 #include "notebook/file_io.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fmt/format.h>
+#include <utility>
 #include <vector>
 
 #include "base/ids.hpp"
@@ -19,6 +22,7 @@ using base::ErrorCode;
 using base::Result;
 
 constexpr std::size_t kReadChunkSize = std::size_t{1} << 20;
+constexpr std::size_t kWriteBackStep = std::size_t{8} << 20;
 
 base::Error io_error(const std::string& path, std::string_view action, int error_number) {
   base::Error error = base::make_error(error_number == ENOENT ? ErrorCode::not_found : ErrorCode::io_error,
@@ -93,7 +97,22 @@ Result<void> write_temporary(const std::string& temporary, const std::string& pa
   if (::stat(path.c_str(), &existing) == 0) {
     (void)::fchmod(fd.get(), existing.st_mode & 07777);
   }
-  TextOutput out([&](std::string_view text) { return write_all(fd.get(), text, path); });
+  // Write-back of what is written starts as it goes, so the final fsync has little left
+  // to wait for: the disk works while the notebook is still being formatted.
+  std::size_t written = 0;
+  std::size_t handed_to_disk = 0;
+  TextOutput out([&](std::string_view text) -> Result<void> {
+    if (auto result = write_all(fd.get(), text, path); !result) {
+      return result;
+    }
+    written += text.size();
+    if (written - handed_to_disk >= kWriteBackStep) {
+      (void)::sync_file_range(fd.get(), static_cast<off_t>(handed_to_disk),
+                              static_cast<off_t>(written - handed_to_disk), SYNC_FILE_RANGE_WRITE);
+      handed_to_disk = written;
+    }
+    return {};
+  });
   produce(out);
   if (auto flushed = out.flush(); !flushed) {
     return flushed;
@@ -149,11 +168,50 @@ Result<std::string> read_file(const std::string& path) {
   return text;
 }
 
+Result<MappedFile> MappedFile::open(const std::string& path) {
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return io_error(path, "open", errno);
+  }
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) {
+    return io_error(path, "read", errno);
+  }
+  if (S_ISDIR(info.st_mode)) {
+    return io_error(path, "read", EISDIR);
+  }
+  const auto size = static_cast<std::size_t>(info.st_size);
+  if (!S_ISREG(info.st_mode) || size == 0) {
+    return io_error(path, "map a file that is empty or not a regular file", EINVAL);
+  }
+  void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+  if (data == MAP_FAILED) {  // NOLINT(cppcoreguidelines-pro-type-cstyle-cast): the C API's constant
+    return io_error(path, "map", errno);
+  }
+  (void)::madvise(data, size, MADV_SEQUENTIAL);
+  return MappedFile(static_cast<char*>(data), size);
+}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept : data_(std::exchange(other.data_, nullptr)), size_(other.size_) {}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) {
+    ::munmap(data_, size_);
+  }
+}
+
+void MappedFile::release_before(std::size_t offset) noexcept {
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t length = std::min(offset, size_) / page * page;
+  if (length > 0) {
+    (void)::madvise(data_, length, MADV_DONTNEED);
+  }
+}
+
 Result<void> write_file_atomically(const std::string& path, const std::function<void(TextOutput&)>& produce) {
   const std::filesystem::path target(path);
   const std::string temporary =
-      (target.parent_path() / fmt::format(".{}.tejun-{}", target.filename().string(), base::random_hex_id(8)))
-          .string();
+      (target.parent_path() / fmt::format(".{}.tejun-{}", target.filename().string(), base::random_hex_id(8))).string();
   auto written = write_temporary(temporary, path, produce);
   if (written && ::rename(temporary.c_str(), path.c_str()) != 0) {
     written = io_error(path, "replace", errno);

@@ -17,6 +17,27 @@ namespace tejun::notebook {
 
 [[nodiscard]] base::Result<std::string> read_file(const std::string& path);
 
+// A file mapped read-only into memory. Parts already used can be released, so reading a
+// large file costs the memory of what is made from it, not of the file too.
+class MappedFile {
+ public:
+  [[nodiscard]] static base::Result<MappedFile> open(const std::string& path);
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&&) = delete;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  [[nodiscard]] std::string_view text() const noexcept { return {data_, size_}; }
+  // Gives back the memory of the pages before `offset`; reading them again still works.
+  void release_before(std::size_t offset) noexcept;
+
+ private:
+  MappedFile(char* data, std::size_t size) : data_(data), size_(size) {}
+  char* data_;
+  std::size_t size_;
+};
+
 // Writes what `produce` emits to a temporary file beside `path`, syncs it, renames it over
 // `path` and syncs the directory. On any failure `path` is untouched and the temporary file
 // is removed. An existing file keeps its permission bits.

@@ -42,8 +42,7 @@ Error schema_error(std::string pointer, std::string message) {
 }
 
 Error wrong_kind(std::string pointer, std::string_view expected, const Json& found) {
-  return schema_error(std::move(pointer),
-                      fmt::format("expected {}, found {}", expected, kind_name(found.kind())));
+  return schema_error(std::move(pointer), fmt::format("expected {}, found {}", expected, kind_name(found.kind())));
 }
 
 // Removes `key` from `object` and returns its value (the last one, if repeated).
@@ -60,8 +59,7 @@ std::optional<Json> take(JsonObject& object, std::string_view key) {
 }
 
 // A multi-line string: a string, or an array of strings that nbformat joins.
-Result<std::string> take_text(JsonObject& object, std::string_view key, const std::string& pointer,
-                              bool required) {
+Result<std::string> take_text(JsonObject& object, std::string_view key, const std::string& pointer, bool required) {
   std::optional<Json> value = take(object, key);
   const std::string at = pointer_to(pointer, key);
   if (!value) {
@@ -71,8 +69,10 @@ Result<std::string> take_text(JsonObject& object, std::string_view key, const st
     return std::string{};
   }
   switch (value->kind()) {
-    case Json::Kind::string: return std::move(value->as_string());
-    case Json::Kind::string_array: return std::move(value->as_string_array()).take_joined();
+    case Json::Kind::string:
+      return std::move(value->as_string());
+    case Json::Kind::string_array:
+      return std::move(value->as_string_array()).take_joined();
     case Json::Kind::array:
       if (value->as_array().empty()) {
         return std::string{};
@@ -83,7 +83,8 @@ Result<std::string> take_text(JsonObject& object, std::string_view key, const st
         }
       }
       return std::string{};  // unreachable: an all-string array is parsed as string_array
-    default: return wrong_kind(at, "a string or an array of strings", *value);
+    default:
+      return wrong_kind(at, "a string or an array of strings", *value);
   }
 }
 
@@ -262,8 +263,8 @@ bool is_valid_cell_id(std::string_view id) {
     return false;
   }
   for (char c : id) {
-    const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                         c == '-' || c == '_';
+    const bool allowed =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
     if (!allowed) {
       return false;
     }
@@ -293,8 +294,7 @@ Result<Cell> read_cell(Json&& json, const std::string& pointer) {
   }
   if (std::optional<Json> id = take(fields, "id")) {
     if (!id->is_string() || !is_valid_cell_id(id->as_string())) {
-      return schema_error(pointer_to(pointer, "id"),
-                          "a cell id must be 1 to 64 letters, digits, '-' or '_'");
+      return schema_error(pointer_to(pointer, "id"), "a cell id must be 1 to 64 letters, digits, '-' or '_'");
     }
     cell.id = std::move(id->as_string());
   }
@@ -317,8 +317,8 @@ Result<Cell> read_cell(Json&& json, const std::string& pointer) {
     return source.error();
   }
   cell.source = std::move(*source);
-  auto specific = cell.type == CellType::code ? read_code_fields(cell, fields, pointer)
-                                              : read_attachments(cell, fields, pointer);
+  auto specific =
+      cell.type == CellType::code ? read_code_fields(cell, fields, pointer) : read_attachments(cell, fields, pointer);
   if (!specific) {
     return specific.error();
   }
@@ -351,11 +351,10 @@ Result<Notebook> notebook_from_json(Json&& root) {
     return major.error();
   }
   if (*major != 4) {
-    Error error = base::make_error(
-        ErrorCode::unsupported,
-        fmt::format("nbformat {} is not supported: tejun reads nbformat 4 "
-                    "(upgrade it with `jupyter nbconvert --to notebook --nbformat 4`)",
-                    *major));
+    Error error = base::make_error(ErrorCode::unsupported,
+                                   fmt::format("nbformat {} is not supported: tejun reads nbformat 4 "
+                                               "(upgrade it with `jupyter nbconvert --to notebook --nbformat 4`)",
+                                               *major));
     error.where.pointer = "/nbformat";
     return error;
   }
@@ -378,9 +377,8 @@ Result<Notebook> notebook_from_json(Json&& root) {
     return schema_error("/cells", "missing \"cells\"");
   }
   if (cells->kind() != Json::Kind::array) {
-    return cells->kind() == Json::Kind::string_array
-               ? wrong_kind("/cells/0", "a cell object", Json("string"))
-               : wrong_kind("/cells", "an array of cells", *cells);
+    return cells->kind() == Json::Kind::string_array ? wrong_kind("/cells/0", "a cell object", Json("string"))
+                                                     : wrong_kind("/cells", "an array of cells", *cells);
   }
   JsonArray& list = cells->as_array();
   notebook.cells.reserve(list.size());
@@ -405,12 +403,19 @@ Result<Notebook> read_ipynb(std::string_view text) {
 }
 
 Result<Notebook> read_ipynb_file(const std::string& path) {
-  JsonParser parser;
-  auto read = read_file_in_chunks(path, [&](std::string_view chunk) { return parser.write(chunk); });
-  if (!read) {
-    return read.error().in_file(path);
+  Result<Json> json = Json();
+  if (auto file = MappedFile::open(path)) {
+    json = parse_json(file->text(), [&](std::size_t offset) { file->release_before(offset); });
+  } else if (file.error().code == ErrorCode::not_found) {
+    return file.error();
+  } else {
+    // Not mappable (empty, a pipe): read it whole.
+    auto text = read_file(path);
+    if (!text) {
+      return text.error();
+    }
+    json = parse_json(*text);
   }
-  auto json = parser.finish();
   if (!json) {
     return json.error().in_file(path);
   }

@@ -63,8 +63,7 @@ class FieldList {
 
 // nbformat splits text MIME values into lines, and two non-text types that are text too.
 bool splits_into_lines(std::string_view mime_type) {
-  return mime_type.starts_with("text/") || mime_type == "application/javascript" ||
-         mime_type == "image/svg+xml";
+  return mime_type.starts_with("text/") || mime_type == "application/javascript" || mime_type == "image/svg+xml";
 }
 
 void write_mime_bundle(JsonWriter& writer, const MimeBundle& bundle) {

@@ -76,8 +76,7 @@ bool operator==(const Json& left, const Json& right) {
   if (left.is_array() && right.is_array() && left.kind() != right.kind()) {
     std::vector<std::string> left_strings;
     std::vector<std::string> right_strings;
-    return left.to_strings(left_strings) && right.to_strings(right_strings) &&
-           left_strings == right_strings;
+    return left.to_strings(left_strings) && right.to_strings(right_strings) && left_strings == right_strings;
   }
   return left.value_ == right.value_;
 }
@@ -110,13 +109,19 @@ bool erase_member(JsonObject& object, std::string_view key) {
 
 const char* kind_name(Json::Kind kind) noexcept {
   switch (kind) {
-    case Json::Kind::null: return "null";
-    case Json::Kind::boolean: return "a boolean";
-    case Json::Kind::number: return "a number";
-    case Json::Kind::string: return "a string";
+    case Json::Kind::null:
+      return "null";
+    case Json::Kind::boolean:
+      return "a boolean";
+    case Json::Kind::number:
+      return "a number";
+    case Json::Kind::string:
+      return "a string";
     case Json::Kind::array:
-    case Json::Kind::string_array: return "an array";
-    case Json::Kind::object: return "an object";
+    case Json::Kind::string_array:
+      return "an array";
+    case Json::Kind::object:
+      return "an object";
   }
   return "a value";
 }

@@ -26,8 +26,8 @@ struct JsonNumber {
 class JsonStringArray {
  public:
   void push_back(std::string_view element);
-  // Appends to the buffer without closing an element; close_element() ends it.
-  void append_to_open_element(std::string_view part) { text_.append(part); }
+  // The buffer the next element is appended to, in place; close_element() ends it.
+  std::string& open_buffer() { return text_; }
   void close_element() { ends_.push_back(text_.size()); }
 
   [[nodiscard]] std::size_t size() const noexcept { return ends_.size(); }
@@ -54,14 +54,14 @@ class Json {
   enum class Kind : std::uint8_t { null, boolean, number, string, array, string_array, object };
 
   Json() = default;
-  Json(std::nullptr_t) {}  // NOLINT(google-explicit-constructor): JSON literals read naturally
+  Json(std::nullptr_t) {}              // NOLINT(google-explicit-constructor): JSON literals read naturally
   Json(bool value) : value_(value) {}  // NOLINT(google-explicit-constructor)
-  Json(JsonNumber value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
-  Json(std::string value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
-  Json(const char* value) : value_(std::string(value)) {}  // NOLINT(google-explicit-constructor)
-  Json(JsonArray value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Json(JsonNumber value) : value_(std::move(value)) {}       // NOLINT(google-explicit-constructor)
+  Json(std::string value) : value_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Json(const char* value) : value_(std::string(value)) {}    // NOLINT(google-explicit-constructor)
+  Json(JsonArray value) : value_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Json(JsonStringArray value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
-  Json(JsonObject value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Json(JsonObject value) : value_(std::move(value)) {}       // NOLINT(google-explicit-constructor)
 
   [[nodiscard]] static Json integer(std::int64_t value);
   [[nodiscard]] static Json strings(const std::vector<std::string>& values);
@@ -73,9 +73,7 @@ class Json {
   [[nodiscard]] bool is_string() const noexcept { return kind() == Kind::string; }
   [[nodiscard]] bool is_object() const noexcept { return kind() == Kind::object; }
   // True for both array representations.
-  [[nodiscard]] bool is_array() const noexcept {
-    return kind() == Kind::array || kind() == Kind::string_array;
-  }
+  [[nodiscard]] bool is_array() const noexcept { return kind() == Kind::array || kind() == Kind::string_array; }
 
   [[nodiscard]] bool as_bool() const { return std::get<bool>(value_); }
   [[nodiscard]] const JsonNumber& as_number() const { return std::get<JsonNumber>(value_); }
@@ -83,9 +81,7 @@ class Json {
   [[nodiscard]] std::string& as_string() { return std::get<std::string>(value_); }
   [[nodiscard]] const JsonArray& as_array() const { return std::get<JsonArray>(value_); }
   [[nodiscard]] JsonArray& as_array() { return std::get<JsonArray>(value_); }
-  [[nodiscard]] const JsonStringArray& as_string_array() const {
-    return std::get<JsonStringArray>(value_);
-  }
+  [[nodiscard]] const JsonStringArray& as_string_array() const { return std::get<JsonStringArray>(value_); }
   [[nodiscard]] JsonStringArray& as_string_array() { return std::get<JsonStringArray>(value_); }
   [[nodiscard]] const JsonObject& as_object() const { return std::get<JsonObject>(value_); }
   [[nodiscard]] JsonObject& as_object() { return std::get<JsonObject>(value_); }
@@ -101,8 +97,7 @@ class Json {
   friend bool operator==(const Json& left, const Json& right);
 
  private:
-  std::variant<std::nullptr_t, bool, JsonNumber, std::string, JsonArray, JsonStringArray, JsonObject>
-      value_;
+  std::variant<std::nullptr_t, bool, JsonNumber, std::string, JsonArray, JsonStringArray, JsonObject> value_;
 };
 
 // Object helpers: objects are small, so a linear search is the fast one. The last member

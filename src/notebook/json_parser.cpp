@@ -1,256 +1,501 @@
+// A single-pass JSON parser over contiguous text. Strings are scanned 16 bytes at a time for
+// the bytes that end the fast path (quote, backslash, control, non-ASCII), so the text of a
+// notebook's outputs costs little more than a copy.
 #include "notebook/json_parser.hpp"
 
-#include <boost/json/basic_parser_impl.hpp>
+#include "notebook/byte_scan.hpp"
+
+#include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <cstring>
 #include <unordered_set>
-#include <fmt/format.h>
+#include <vector>
 
 namespace tejun::notebook {
 namespace {
 
-namespace json = boost::json;
-using json::error_code;
-using json::string_view;
-
 constexpr std::size_t kMaxDepth = 512;
+constexpr std::size_t kProgressStep = std::size_t{4} << 20;
 
-// Builds Json values from the parser's events. Arrays start in the compact string form and
-// fall back to the general form at their first element that is not a string.
-class Builder {
+// Of members with the same key only the last one counts, as in Python's json module.
+void drop_repeated_keys(JsonObject& object) {
+  constexpr std::size_t kLinearLimit = 32;
+  std::vector<bool> repeated(object.size(), false);
+  bool any = false;
+  if (object.size() <= kLinearLimit) {
+    for (std::size_t i = 0; i < object.size(); ++i) {
+      for (std::size_t j = i + 1; j < object.size() && !repeated[i]; ++j) {
+        repeated[i] = object[i].first == object[j].first;
+      }
+      any = any || repeated[i];
+    }
+  } else {
+    std::unordered_set<std::string_view> seen;
+    for (std::size_t i = object.size(); i-- > 0;) {
+      repeated[i] = !seen.insert(object[i].first).second;
+      any = any || repeated[i];
+    }
+  }
+  if (!any) {
+    return;
+  }
+  std::size_t index = 0;
+  std::erase_if(object, [&](const JsonMember&) { return repeated[index++]; });
+}
+
+// Where a string's bytes go: a std::string, or the open element of a string array.
+class StringSink {
  public:
-  static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
-  static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
-  static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
-  static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
-
-  bool on_document_begin(error_code& /*ec*/) { return true; }
-  bool on_document_end(error_code& /*ec*/) { return true; }
-
-  bool on_object_begin(error_code& /*ec*/) {
-    stack_.push_back(Frame{.value = JsonObject{}, .key = {}});
-    return true;
-  }
-  bool on_object_end(std::size_t /*n*/, error_code& /*ec*/) {
-    Json value = std::move(stack_.back().value);
-    stack_.pop_back();
-    drop_repeated_keys(value.as_object());
-    add(std::move(value));
-    return true;
-  }
-  bool on_array_begin(error_code& /*ec*/) {
-    stack_.push_back(Frame{.value = JsonStringArray{}, .key = {}});
-    return true;
-  }
-  bool on_array_end(std::size_t /*n*/, error_code& /*ec*/) {
-    Json value = std::move(stack_.back().value);
-    stack_.pop_back();
-    if (value.kind() == Json::Kind::string_array && value.as_string_array().empty()) {
-      value = JsonArray{};
-    }
-    add(std::move(value));
-    return true;
-  }
-  bool on_key_part(string_view part, std::size_t /*n*/, error_code& /*ec*/) {
-    stack_.back().key.append(part.data(), part.size());
-    return true;
-  }
-  bool on_key(string_view part, std::size_t /*n*/, error_code& /*ec*/) {
-    stack_.back().key.append(part.data(), part.size());
-    return true;
-  }
-  bool on_string_part(string_view part, std::size_t /*n*/, error_code& /*ec*/) {
-    if (in_string_array()) {
-      stack_.back().value.as_string_array().append_to_open_element({part.data(), part.size()});
-    } else {
-      text_.append(part.data(), part.size());
-    }
-    return true;
-  }
-  bool on_string(string_view part, std::size_t /*n*/, error_code& /*ec*/) {
-    if (in_string_array()) {
-      auto& array = stack_.back().value.as_string_array();
-      array.append_to_open_element({part.data(), part.size()});
-      array.close_element();
-      return true;
-    }
-    text_.append(part.data(), part.size());
-    add(Json(std::exchange(text_, {})));
-    return true;
-  }
-  bool on_number_part(string_view part, error_code& /*ec*/) {
-    text_.append(part.data(), part.size());
-    return true;
-  }
-  bool on_int64(std::int64_t /*value*/, string_view part, error_code& /*ec*/) { return number(part); }
-  bool on_uint64(std::uint64_t /*value*/, string_view part, error_code& /*ec*/) { return number(part); }
-  bool on_double(double /*value*/, string_view part, error_code& /*ec*/) { return number(part); }
-  bool on_bool(bool value, error_code& /*ec*/) {
-    add(Json(value));
-    return true;
-  }
-  bool on_null(error_code& /*ec*/) {
-    add(Json(nullptr));
-    return true;
-  }
-  bool on_comment_part(string_view /*part*/, error_code& /*ec*/) { return true; }
-  bool on_comment(string_view /*part*/, error_code& /*ec*/) { return true; }
-
-  Json take_root() { return std::move(root_); }
+  explicit StringSink(std::string& target) : target_(target) {}
+  void append(const char* data, std::size_t size) { target_.append(data, size); }
+  void push_back(char c) { target_.push_back(c); }
 
  private:
-  struct Frame {
-    Json value;
-    std::string key;
-  };
+  std::string& target_;
+};
 
-  // Of members with the same key only the last one counts, as in Python's json module.
-  static void drop_repeated_keys(JsonObject& object) {
-    constexpr std::size_t kLinearLimit = 32;
-    std::vector<bool> repeated(object.size(), false);
-    bool any = false;
-    if (object.size() <= kLinearLimit) {
-      for (std::size_t i = 0; i < object.size(); ++i) {
-        for (std::size_t j = i + 1; j < object.size() && !repeated[i]; ++j) {
-          repeated[i] = object[i].first == object[j].first;
-        }
-        any = any || repeated[i];
-      }
-    } else {
-      std::unordered_set<std::string_view> seen;
-      for (std::size_t i = object.size(); i-- > 0;) {
-        repeated[i] = !seen.insert(object[i].first).second;
-        any = any || repeated[i];
-      }
+class Parser {
+ public:
+  Parser(std::string_view text, const JsonProgress& progress)
+      : begin_(text.data()), at_(text.data()), end_(text.data() + text.size()), progress_(progress) {}
+
+  base::Result<Json> parse() {
+    constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+    if (std::string_view(at_, static_cast<std::size_t>(end_ - at_)).starts_with(kByteOrderMark)) {
+      at_ += kByteOrderMark.size();
     }
-    if (!any) {
+    skip_space();
+    Json value = parse_value(0);
+    if (failed_) {
+      return error_;
+    }
+    skip_space();
+    if (at_ != end_) {
+      fail("extra data after the JSON value");
+      return error_;
+    }
+    return value;
+  }
+
+ private:
+  static bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+  void skip_space() {
+    while (at_ < end_ && is_space(*at_)) {
+      ++at_;
+    }
+  }
+
+  void fail(std::string message) { fail_at(at_, std::move(message)); }
+
+  void fail_at(const char* where, std::string message) {
+    if (failed_) {
       return;
     }
-    std::size_t index = 0;
-    std::erase_if(object, [&](const JsonMember&) { return repeated[index++]; });
+    failed_ = true;
+    const std::string_view before(begin_, static_cast<std::size_t>(where - begin_));
+    error_ = base::make_error(base::ErrorCode::parse_error, "invalid JSON: " + message);
+    error_.where.line = static_cast<std::uint64_t>(std::count(before.begin(), before.end(), '\n')) + 1;
+    const std::size_t line_start = before.rfind('\n');
+    error_.where.column = line_start == std::string_view::npos ? before.size() + 1 : before.size() - line_start;
   }
 
-  bool in_string_array() const {
-    return !stack_.empty() && stack_.back().value.kind() == Json::Kind::string_array;
+  std::string describe_here() const {
+    if (at_ >= end_) {
+      return "the end of the text";
+    }
+    const auto c = static_cast<unsigned char>(*at_);
+    return (c >= 0x20 && c < 0x7F) ? fmt::format("'{}'", *at_) : fmt::format("byte 0x{:02X}", c);
   }
 
-  bool number(string_view part) {
-    text_.append(part.data(), part.size());
-    add(Json(JsonNumber{std::exchange(text_, {})}));
+  void report_progress() {
+    const auto offset = static_cast<std::size_t>(at_ - begin_);
+    if (progress_ && offset >= next_progress_) {
+      progress_(offset);
+      next_progress_ = offset + kProgressStep;
+    }
+  }
+
+  Json parse_value(std::size_t depth) {
+    if (at_ >= end_) {
+      fail("expected a value, found the end of the text");
+      return {};
+    }
+    switch (*at_) {
+      case '{':
+        return parse_object(depth + 1);
+      case '[':
+        return parse_array(depth + 1);
+      case '"': {
+        std::string text;
+        StringSink sink(text);
+        parse_string(sink);
+        return Json(std::move(text));
+      }
+      case 't':
+        return parse_literal("true", Json(true));
+      case 'f':
+        return parse_literal("false", Json(false));
+      case 'n':
+        return parse_literal("null", Json(nullptr));
+      case 'N':
+        return parse_literal("NaN", Json(JsonNumber{"NaN"}));
+      case 'I':
+        return parse_literal("Infinity", Json(JsonNumber{"Infinity"}));
+      default:
+        return parse_number();
+    }
+  }
+
+  Json parse_literal(std::string_view word, Json value) {
+    if (static_cast<std::size_t>(end_ - at_) < word.size() || std::string_view(at_, word.size()) != word) {
+      fail(fmt::format("expected a value, found {}", describe_here()));
+      return {};
+    }
+    at_ += word.size();
+    return value;
+  }
+
+  static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+  Json parse_number() {
+    const char* start = at_;
+    if (at_ < end_ && *at_ == '-') {
+      ++at_;
+      if (at_ < end_ && *at_ == 'I') {
+        (void)parse_literal("Infinity", Json());
+        return failed_ ? Json() : Json(JsonNumber{"-Infinity"});
+      }
+    }
+    if (at_ >= end_ || !is_digit(*at_)) {
+      fail(fmt::format("expected a value, found {}", describe_here()));
+      return {};
+    }
+    if (*at_ == '0') {
+      ++at_;
+    } else {
+      while (at_ < end_ && is_digit(*at_)) {
+        ++at_;
+      }
+    }
+    if (at_ < end_ && *at_ == '.') {
+      ++at_;
+      if (at_ >= end_ || !is_digit(*at_)) {
+        fail("expected a digit after the decimal point");
+        return {};
+      }
+      while (at_ < end_ && is_digit(*at_)) {
+        ++at_;
+      }
+    }
+    if (at_ < end_ && (*at_ == 'e' || *at_ == 'E')) {
+      ++at_;
+      if (at_ < end_ && (*at_ == '+' || *at_ == '-')) {
+        ++at_;
+      }
+      if (at_ >= end_ || !is_digit(*at_)) {
+        fail("expected a digit in the exponent");
+        return {};
+      }
+      while (at_ < end_ && is_digit(*at_)) {
+        ++at_;
+      }
+    }
+    return Json(JsonNumber{std::string(start, at_)});
+  }
+
+  Json parse_array(std::size_t depth) {
+    if (depth > kMaxDepth) {
+      fail(fmt::format("nested deeper than {} levels", kMaxDepth));
+      return {};
+    }
+    ++at_;  // '['
+    skip_space();
+    if (at_ < end_ && *at_ == ']') {
+      ++at_;
+      return Json(JsonArray{});
+    }
+    // Arrays of strings (a notebook's lines) are kept in one buffer until another kind of
+    // element turns up.
+    JsonStringArray strings;
+    JsonArray general;
+    bool all_strings = true;
+    while (true) {
+      if (all_strings && at_ < end_ && *at_ == '"') {
+        std::string& buffer = strings.open_buffer();
+        StringSink sink(buffer);
+        parse_string(sink);
+        strings.close_element();
+      } else {
+        if (all_strings) {
+          all_strings = false;
+          general.reserve(strings.size() + 1);
+          for (std::size_t i = 0; i < strings.size(); ++i) {
+            general.emplace_back(std::string(strings[i]));
+          }
+          strings = JsonStringArray{};
+        }
+        general.push_back(parse_value(depth));
+      }
+      if (failed_) {
+        return {};
+      }
+      skip_space();
+      if (at_ < end_ && *at_ == ',') {
+        ++at_;
+        skip_space();
+        report_progress();
+        continue;
+      }
+      if (at_ < end_ && *at_ == ']') {
+        ++at_;
+        break;
+      }
+      fail(fmt::format("expected ',' or ']' in an array, found {}", describe_here()));
+      return {};
+    }
+    return all_strings ? Json(std::move(strings)) : Json(std::move(general));
+  }
+
+  Json parse_object(std::size_t depth) {
+    if (depth > kMaxDepth) {
+      fail(fmt::format("nested deeper than {} levels", kMaxDepth));
+      return {};
+    }
+    ++at_;  // '{'
+    skip_space();
+    JsonObject object;
+    if (at_ < end_ && *at_ == '}') {
+      ++at_;
+      return Json(std::move(object));
+    }
+    while (true) {
+      if (at_ >= end_ || *at_ != '"') {
+        fail(fmt::format("expected a key in quotes, found {}", describe_here()));
+        return {};
+      }
+      std::string key;
+      StringSink sink(key);
+      parse_string(sink);
+      if (failed_) {
+        return {};
+      }
+      skip_space();
+      if (at_ >= end_ || *at_ != ':') {
+        fail(fmt::format("expected ':' after a key, found {}", describe_here()));
+        return {};
+      }
+      ++at_;
+      skip_space();
+      Json value = parse_value(depth);
+      if (failed_) {
+        return {};
+      }
+      object.emplace_back(std::move(key), std::move(value));
+      skip_space();
+      if (at_ < end_ && *at_ == ',') {
+        ++at_;
+        skip_space();
+        report_progress();
+        continue;
+      }
+      if (at_ < end_ && *at_ == '}') {
+        ++at_;
+        break;
+      }
+      fail(fmt::format("expected ',' or '}}' in an object, found {}", describe_here()));
+      return {};
+    }
+    drop_repeated_keys(object);
+    return Json(std::move(object));
+  }
+
+  void parse_string(StringSink& sink) {
+    const char* opening = at_;
+    ++at_;  // '"'
+    while (true) {
+      const std::size_t run = plain_json_run(at_, end_);
+      sink.append(at_, run);
+      at_ += run;
+      if (at_ >= end_) {
+        fail_at(opening, "a string is not closed");
+        return;
+      }
+      const auto c = static_cast<unsigned char>(*at_);
+      if (c == '"') {
+        ++at_;
+        return;
+      }
+      if (c == '\\') {
+        if (!parse_escape(sink)) {
+          return;
+        }
+      } else if (c < 0x20) {
+        fail("a control character must be escaped in a string");
+        return;
+      } else if (!copy_utf8_sequence(sink)) {
+        return;
+      }
+    }
+  }
+
+  // One UTF-8 sequence at at_ (its lead byte is non-ASCII), checked the way Python decodes.
+  bool copy_utf8_sequence(StringSink& sink) {
+    const auto lead = static_cast<unsigned char>(*at_);
+    std::size_t length = 0;
+    unsigned char low = 0x80;
+    unsigned char high = 0xBF;
+    if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3;
+      low = lead == 0xE0 ? 0xA0 : 0x80;
+      high = lead == 0xED ? 0x9F : 0xBF;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4;
+      low = lead == 0xF0 ? 0x90 : 0x80;
+      high = lead == 0xF4 ? 0x8F : 0xBF;
+    }
+    bool valid = length > 0 && static_cast<std::size_t>(end_ - at_) >= length;
+    for (std::size_t i = 1; valid && i < length; ++i) {
+      const auto next = static_cast<unsigned char>(at_[i]);
+      valid = i == 1 ? (next >= low && next <= high) : (next >= 0x80 && next <= 0xBF);
+    }
+    if (!valid) {
+      fail("invalid UTF-8 in a string (a notebook must be UTF-8)");
+      return false;
+    }
+    sink.append(at_, length);
+    at_ += length;
     return true;
   }
 
-  void add(Json value) {
-    if (stack_.empty()) {
-      root_ = std::move(value);
-      return;
+  bool read_hex4(const char* at, std::uint32_t& value) {
+    if (end_ - at < 4) {
+      return false;
     }
-    Frame& top = stack_.back();
-    switch (top.value.kind()) {
-      case Json::Kind::object:
-        top.value.as_object().emplace_back(std::exchange(top.key, {}), std::move(value));
-        return;
-      case Json::Kind::string_array: {
-        JsonArray general;
-        const auto& strings = top.value.as_string_array();
-        general.reserve(strings.size() + 1);
-        for (std::size_t i = 0; i < strings.size(); ++i) {
-          general.emplace_back(std::string(strings[i]));
-        }
-        top.value = std::move(general);
-        top.value.as_array().push_back(std::move(value));
-        return;
+    value = 0;
+    for (int i = 0; i < 4; ++i) {
+      const char c = at[i];
+      std::uint32_t digit = 0;
+      if (c >= '0' && c <= '9') {
+        digit = static_cast<std::uint32_t>(c - '0');
+      } else if (c >= 'a' && c <= 'f') {
+        digit = static_cast<std::uint32_t>(c - 'a' + 10);
+      } else if (c >= 'A' && c <= 'F') {
+        digit = static_cast<std::uint32_t>(c - 'A' + 10);
+      } else {
+        return false;
       }
-      default:
-        top.value.as_array().push_back(std::move(value));
-        return;
+      value = value * 16 + digit;
     }
+    return true;
   }
 
-  std::vector<Frame> stack_;
-  std::string text_;
-  Json root_;
-};
+  static void append_utf8(StringSink& sink, std::uint32_t code_point) {
+    std::array<char, 4> bytes{};
+    std::size_t length = 0;
+    if (code_point < 0x80) {
+      bytes[0] = static_cast<char>(code_point);
+      length = 1;
+    } else if (code_point < 0x800) {
+      bytes[0] = static_cast<char>(0xC0 | (code_point >> 6));
+      bytes[1] = static_cast<char>(0x80 | (code_point & 0x3F));
+      length = 2;
+    } else if (code_point < 0x10000) {
+      bytes[0] = static_cast<char>(0xE0 | (code_point >> 12));
+      bytes[1] = static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
+      bytes[2] = static_cast<char>(0x80 | (code_point & 0x3F));
+      length = 3;
+    } else {
+      bytes[0] = static_cast<char>(0xF0 | (code_point >> 18));
+      bytes[1] = static_cast<char>(0x80 | ((code_point >> 12) & 0x3F));
+      bytes[2] = static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
+      bytes[3] = static_cast<char>(0x80 | (code_point & 0x3F));
+      length = 4;
+    }
+    sink.append(bytes.data(), length);
+  }
 
-json::parse_options parser_options() {
-  json::parse_options options;
-  options.max_depth = kMaxDepth;
-  return options;
-}
+  bool parse_escape(StringSink& sink) {
+    const char* escape = at_;
+    if (end_ - at_ < 2) {
+      fail_at(escape, "a string is not closed");
+      return false;
+    }
+    const char kind = at_[1];
+    at_ += 2;
+    switch (kind) {
+      case '"':
+        sink.push_back('"');
+        return true;
+      case '\\':
+        sink.push_back('\\');
+        return true;
+      case '/':
+        sink.push_back('/');
+        return true;
+      case 'b':
+        sink.push_back('\b');
+        return true;
+      case 'f':
+        sink.push_back('\f');
+        return true;
+      case 'n':
+        sink.push_back('\n');
+        return true;
+      case 'r':
+        sink.push_back('\r');
+        return true;
+      case 't':
+        sink.push_back('\t');
+        return true;
+      case 'u':
+        break;
+      default:
+        fail_at(escape, "invalid escape in a string");
+        return false;
+    }
+    std::uint32_t unit = 0;
+    if (!read_hex4(at_, unit)) {
+      fail_at(escape, "expected four hex digits after \\u");
+      return false;
+    }
+    at_ += 4;
+    if (unit >= 0xD800 && unit <= 0xDBFF) {
+      std::uint32_t low = 0;
+      if (end_ - at_ >= 6 && at_[0] == '\\' && at_[1] == 'u' && read_hex4(at_ + 2, low) && low >= 0xDC00 &&
+          low <= 0xDFFF) {
+        at_ += 6;
+        append_utf8(sink, 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00));
+        return true;
+      }
+      unit = 0xDC00;  // a lone high surrogate: reported below
+    }
+    if (unit >= 0xDC00 && unit <= 0xDFFF) {
+      fail_at(escape, "a \\u escape names half of a surrogate pair, which UTF-8 cannot hold");
+      return false;
+    }
+    append_utf8(sink, unit);
+    return true;
+  }
+
+  const char* begin_;
+  const char* at_;
+  const char* end_;
+  const JsonProgress& progress_;
+  std::size_t next_progress_ = kProgressStep;
+  bool failed_ = false;
+  base::Error error_;
+};
 
 }  // namespace
 
-struct JsonParser::Impl {
-  json::basic_parser<Builder> parser{parser_options()};
-  std::uint64_t line = 1;    // line of the first byte not yet fed
-  std::uint64_t column = 1;  // its column, in bytes
-  bool started = false;
-
-  base::Error error_at(std::string_view chunk, std::size_t offset, const error_code& ec) const {
-    std::uint64_t error_line = line;
-    std::uint64_t error_column = column;
-    advance(chunk.substr(0, offset), error_line, error_column);
-    base::Error error = base::make_error(base::ErrorCode::parse_error,
-                                         fmt::format("invalid JSON: {}", ec.message()));
-    error.where.line = error_line;
-    error.where.column = error_column;
-    return error;
-  }
-
-  static void advance(std::string_view text, std::uint64_t& at_line, std::uint64_t& at_column) {
-    const auto newlines = static_cast<std::uint64_t>(std::count(text.begin(), text.end(), '\n'));
-    if (newlines == 0) {
-      at_column += text.size();
-      return;
-    }
-    at_line += newlines;
-    at_column = text.size() - text.rfind('\n');
-  }
-
-  base::Result<void> feed(std::string_view chunk, bool more) {
-    if (!started) {
-      started = true;
-      constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
-      if (chunk.starts_with(kByteOrderMark)) {
-        chunk.remove_prefix(kByteOrderMark.size());
-      }
-    }
-    error_code ec;
-    const std::size_t used = parser.write_some(more, chunk.data(), chunk.size(), ec);
-    if (ec) {
-      return error_at(chunk, used, ec);
-    }
-    // The parser stops at the end of the value; anything but whitespace after it is an error.
-    const std::size_t extra = chunk.find_first_not_of(" \t\r\n", used);
-    if (extra != std::string_view::npos) {
-      return error_at(chunk, extra, json::error::extra_data);
-    }
-    advance(chunk, line, column);
-    return {};
-  }
-};
-
-JsonParser::JsonParser() : impl_(std::make_unique<Impl>()) {}
-JsonParser::~JsonParser() = default;
-
-base::Result<void> JsonParser::write(std::string_view chunk) {
-  return impl_->feed(chunk, true);
-}
-
-base::Result<Json> JsonParser::finish() {
-  if (auto fed = impl_->feed({}, false); !fed) {
-    return fed.error();
-  }
-  return impl_->parser.handler().take_root();
-}
-
-base::Result<Json> parse_json(std::string_view text) {
-  JsonParser parser;
-  if (auto fed = parser.write(text); !fed) {
-    return fed.error();
-  }
-  return parser.finish();
+base::Result<Json> parse_json(std::string_view text, const JsonProgress& progress) {
+  return Parser(text, progress).parse();
 }
 
 }  // namespace tejun::notebook

@@ -1,7 +1,10 @@
-// Reads JSON text, whole or in chunks, into a Json value; errors name the line and column.
+// Reads JSON text into a Json value, as Python's json module reads it (which is how Jupyter
+// reads notebooks): numbers kept as written, NaN and Infinity accepted, the last of repeated
+// keys kept. Errors name the line and column.
 #pragma once
 
-#include <memory>
+#include <cstddef>
+#include <functional>
 #include <string_view>
 
 #include "base/result.hpp"
@@ -9,25 +12,10 @@
 
 namespace tejun::notebook {
 
-class JsonParser {
- public:
-  JsonParser();
-  ~JsonParser();
-  JsonParser(const JsonParser&) = delete;
-  JsonParser& operator=(const JsonParser&) = delete;
-  JsonParser(JsonParser&&) = delete;
-  JsonParser& operator=(JsonParser&&) = delete;
+// Called now and then with how far parsing has got: nothing before that offset is read again
+// unless an error is reported, so a caller can release the memory that held it.
+using JsonProgress = std::function<void(std::size_t offset)>;
 
-  // Feeds the next piece of the text; fails as soon as the text cannot be JSON.
-  base::Result<void> write(std::string_view chunk);
-  // Ends the text and returns the value.
-  base::Result<Json> finish();
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
-
-[[nodiscard]] base::Result<Json> parse_json(std::string_view text);
+[[nodiscard]] base::Result<Json> parse_json(std::string_view text, const JsonProgress& progress = {});
 
 }  // namespace tejun::notebook

@@ -32,9 +32,13 @@ void JsonWriter::new_line() {
   if (style_ == Style::compact) {
     return;
   }
+  static constexpr std::string_view kIndent = "\n                                                                ";
   out_.push_back('\n');
-  for (std::size_t i = 0; i < levels_.size(); ++i) {
-    out_.push_back(' ');
+  std::size_t indent = levels_.size();
+  while (indent > 0) {
+    const std::size_t piece = std::min(indent, kIndent.size() - 1);
+    out_.append(kIndent.substr(1, piece));
+    indent -= piece;
   }
 }
 
@@ -100,7 +104,10 @@ void JsonWriter::string(std::string_view text) {
 
 void JsonWriter::lines(std::string_view text) {
   begin_array();
-  for_each_python_line(text, [this](std::string_view line) { string(line); });
+  while (!text.empty()) {
+    before_value();
+    text.remove_prefix(append_python_json_line(out_, text));
+  }
   end_array();
 }
 

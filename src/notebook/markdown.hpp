@@ -29,6 +29,6 @@ void write_markdown(const Notebook& notebook, TextOutput& out);
 // rest), in that order.
 [[nodiscard]] JsonObject front_matter_of(const Notebook& notebook);
 // Puts front matter into `notebook`'s metadata: the inverse of front_matter_of().
-void apply_front_matter(Notebook& notebook, JsonObject front_matter);
+void apply_front_matter(Notebook& notebook, JsonObject&& front_matter);
 
 }  // namespace tejun::notebook

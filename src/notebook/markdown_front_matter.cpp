@@ -47,7 +47,7 @@ JsonObject front_matter_of(const Notebook& notebook) {
   return front_matter;
 }
 
-void apply_front_matter(Notebook& notebook, JsonObject front_matter) {
+void apply_front_matter(Notebook& notebook, JsonObject&& front_matter) {
   JsonObject rest;
   for (auto& [key, value] : front_matter) {
     if (key == "title" && value.is_string()) {

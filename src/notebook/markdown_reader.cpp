@@ -27,8 +27,8 @@ using CmarkParser = std::unique_ptr<cmark_parser, decltype(&cmark_parser_free)>;
 using CmarkNode = std::unique_ptr<cmark_node, decltype(&cmark_node_free)>;
 
 struct FrontMatter {
-  std::string yaml;          // between the delimiters
-  std::string source;        // the whole block, delimiters included
+  std::string yaml;            // between the delimiters
+  std::string source;          // the whole block, delimiters included
   std::size_t line_count = 0;  // lines it takes, delimiters included
 };
 
@@ -51,8 +51,8 @@ Result<FrontMatter> split_front_matter(const std::vector<std::string_view>& line
       return front_matter;
     }
   }
-  base::Error error = base::make_error(ErrorCode::parse_error,
-                                       "front matter is not closed: expected a line '---' after the YAML");
+  base::Error error =
+      base::make_error(ErrorCode::parse_error, "front matter is not closed: expected a line '---' after the YAML");
   error.where.line = 1;
   error.where.column = 1;
   return error;
@@ -144,8 +144,8 @@ std::string step_source(const std::vector<std::string_view>& lines, const Step& 
 
 // Prose between `first` and `end` (0-based, end excluded), split at separators, without the
 // blank lines around it.
-void add_prose(Notebook& notebook, const std::vector<std::string_view>& lines, std::size_t first,
-               std::size_t end, const std::vector<std::size_t>& separators) {
+void add_prose(Notebook& notebook, const std::vector<std::string_view>& lines, std::size_t first, std::size_t end,
+               const std::vector<std::size_t>& separators) {
   while (first < end && is_blank(lines[first])) {
     ++first;
   }

@@ -13,6 +13,8 @@ namespace tejun::notebook {
 [[nodiscard]] std::string_view without_line_break(std::string_view line);
 // `text` without surrounding spaces, tabs and line breaks.
 [[nodiscard]] std::string_view trim(std::string_view text);
-[[nodiscard]] inline bool is_blank(std::string_view line) { return trim(line).empty(); }
+[[nodiscard]] inline bool is_blank(std::string_view line) {
+  return trim(line).empty();
+}
 
 }  // namespace tejun::notebook

@@ -56,15 +56,19 @@ std::size_t fence_run(std::string_view line, char fence_char) {
   return (end == std::string_view::npos ? line.size() : end) - start;
 }
 
-// The cell's own fence if nothing in its code would close it, else a backtick fence longer
-// than any backtick run that starts a line of the code.
-std::string choose_fence(const Cell& cell) {
-  const char fence_char = cell.markdown_fence.empty() ? '`' : cell.markdown_fence[0];
+// The cell's own fence if nothing in its code would close it, else a fence longer than any
+// run of its character that starts a line of the code.
+std::string choose_fence(const Cell& cell, std::string_view info) {
+  // A backtick fence's info string cannot hold a backtick (CommonMark): use tildes then.
+  char fence_char = cell.markdown_fence.empty() ? '`' : cell.markdown_fence[0];
+  if (info.find('`') != std::string_view::npos) {
+    fence_char = '~';
+  }
   std::size_t longest = 0;
   for (std::string_view line : split_lines(cell.source)) {
     longest = std::max(longest, fence_run(without_line_break(line), fence_char));
   }
-  if (!cell.markdown_fence.empty() && cell.markdown_fence.size() > longest) {
+  if (!cell.markdown_fence.empty() && cell.markdown_fence[0] == fence_char && cell.markdown_fence.size() > longest) {
     return cell.markdown_fence;
   }
   return std::string(std::max<std::size_t>(3, longest + 1), fence_char);
@@ -83,7 +87,7 @@ void write_step(TextOutput& out, const Cell& cell, const std::string& fallback_l
     }
     info = format_step_info(step);
   }
-  const std::string fence = choose_fence(cell);
+  const std::string fence = choose_fence(cell, info);
   out.append(fence);
   out.append(info);
   out.push_back('\n');
@@ -112,11 +116,10 @@ bool write_front_matter(const Notebook& notebook, TextOutput& out) {
     if (mapping) {
       apply_front_matter(as_read, std::move(*mapping));
       if (front_matter_of(as_read) == front_matter) {
-        out.append(source);
-        if (!source.ends_with('\n') && !source.ends_with('\r')) {
-          out.push_back('\n');
-        }
-        out.push_back('\n');
+        // The closing line's own break is the writer's, like the blank line after it: a lone
+        // \r followed by \n would read as one line break, not two.
+        out.append(without_line_break(source));
+        out.append("\n\n");
         return true;
       }
     }

@@ -32,28 +32,36 @@ Output Output::error(std::string ename, std::string evalue, std::vector<std::str
 
 const char* to_string(CellType type) noexcept {
   switch (type) {
-    case CellType::code: return "code";
-    case CellType::markdown: return "markdown";
-    case CellType::raw: return "raw";
-    case CellType::unknown: break;
+    case CellType::code:
+      return "code";
+    case CellType::markdown:
+      return "markdown";
+    case CellType::raw:
+      return "raw";
+    case CellType::unknown:
+      break;
   }
   return "unknown";
 }
 
 const char* to_string(OutputType type) noexcept {
   switch (type) {
-    case OutputType::stream: return "stream";
-    case OutputType::display_data: return "display_data";
-    case OutputType::execute_result: return "execute_result";
-    case OutputType::error: return "error";
-    case OutputType::unknown: break;
+    case OutputType::stream:
+      return "stream";
+    case OutputType::display_data:
+      return "display_data";
+    case OutputType::execute_result:
+      return "execute_result";
+    case OutputType::error:
+      return "error";
+    case OutputType::unknown:
+      break;
   }
   return "unknown";
 }
 
 bool is_json_mime_type(std::string_view mime_type) noexcept {
-  return mime_type == "application/json" ||
-         (mime_type.starts_with("application/") && mime_type.ends_with("+json"));
+  return mime_type == "application/json" || (mime_type.starts_with("application/") && mime_type.ends_with("+json"));
 }
 
 std::string new_cell_id() {

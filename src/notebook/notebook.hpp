@@ -19,27 +19,26 @@ using MimeBundle = JsonObject;
 
 struct Output {
   OutputType type = OutputType::stream;
-  std::string type_name;        // the output_type as written, for unknown types
-  std::string name;             // stream: "stdout" or "stderr"
-  std::string text;             // stream
-  MimeBundle data;              // display_data, execute_result
-  JsonObject metadata;          // display_data, execute_result
-  Json execution_count;         // execute_result: a number or null
-  std::string ename;            // error
-  std::string evalue;           // error
+  std::string type_name;               // the output_type as written, for unknown types
+  std::string name;                    // stream: "stdout" or "stderr"
+  std::string text;                    // stream
+  MimeBundle data;                     // display_data, execute_result
+  JsonObject metadata;                 // display_data, execute_result
+  Json execution_count;                // execute_result: a number or null
+  std::string ename;                   // error
+  std::string evalue;                  // error
   std::vector<std::string> traceback;  // error
-  JsonObject extra;             // fields nbformat does not define for this type, kept as read
+  JsonObject extra;                    // fields nbformat does not define for this type, kept as read
 
   [[nodiscard]] static Output stream(std::string name, std::string text);
   [[nodiscard]] static Output display(MimeBundle data);
-  [[nodiscard]] static Output error(std::string ename, std::string evalue,
-                                    std::vector<std::string> traceback);
+  [[nodiscard]] static Output error(std::string ename, std::string evalue, std::vector<std::string> traceback);
 };
 
 struct Cell {
   CellType type = CellType::code;
-  std::string type_name;        // the cell_type as written, for unknown types
-  std::string id;               // nbformat 4.5+; empty when absent
+  std::string type_name;  // the cell_type as written, for unknown types
+  std::string id;         // nbformat 4.5+; empty when absent
   std::string source;
   JsonObject metadata;
   bool has_attachments = false;  // markdown and raw cells: whether "attachments" was present
@@ -65,9 +64,7 @@ struct Notebook {
   // while it still says what the metadata says. Not stored in .ipynb files.
   std::string markdown_front_matter;
 
-  [[nodiscard]] bool has_cell_ids() const noexcept {
-    return nbformat > 4 || (nbformat == 4 && nbformat_minor >= 5);
-  }
+  [[nodiscard]] bool has_cell_ids() const noexcept { return nbformat > 4 || (nbformat == 4 && nbformat_minor >= 5); }
 };
 
 [[nodiscard]] const char* to_string(CellType type) noexcept;

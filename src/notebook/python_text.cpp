@@ -1,5 +1,8 @@
 #include "notebook/python_text.hpp"
 
+#include "notebook/byte_scan.hpp"
+
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -60,33 +63,99 @@ std::size_t python_line_length(std::string_view text) noexcept {
   return size;
 }
 
-void append_python_json_string(TextOutput& out, std::string_view text) {
+namespace {
+
+// Appends the escape json.dumps writes for byte `c` (a control character, '"' or '\\').
+void append_escape(TextOutput& out, std::uint8_t c) {
   static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  std::size_t run_start = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const std::uint8_t c = byte_at(text, i);
-    if (!kNeedsEscape[c]) {
-      continue;
-    }
-    out.append(text.substr(run_start, i - run_start));
-    run_start = i + 1;
-    switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      default: {
-        const std::array<char, 6> escape{'\\', 'u', '0', '0', kHex[c >> 4U], kHex[c & 0xFU]};
-        out.append(std::string_view(escape.data(), escape.size()));
-      }
+  switch (c) {
+    case '"':
+      out.append("\\\"");
+      return;
+    case '\\':
+      out.append("\\\\");
+      return;
+    case '\n':
+      out.append("\\n");
+      return;
+    case '\r':
+      out.append("\\r");
+      return;
+    case '\t':
+      out.append("\\t");
+      return;
+    case '\b':
+      out.append("\\b");
+      return;
+    case '\f':
+      out.append("\\f");
+      return;
+    default: {
+      const std::array<char, 6> escape{'\\', 'u', '0', '0', kHex[c >> 4U], kHex[c & 0xFU]};
+      out.append(std::string_view(escape.data(), escape.size()));
     }
   }
-  out.append(text.substr(run_start));
+}
+
+// Writes `text` as JSON string content up to its end or, when `stop_at_line_break`, up to
+// and including the first line break; returns the bytes consumed.
+std::size_t append_json_content(TextOutput& out, std::string_view text, bool stop_at_line_break) {
+  const char* at = text.data();
+  const char* end = at + text.size();
+  while (at < end) {
+    const std::size_t run = plain_json_run(at, end);
+    out.append(std::string_view(at, run));
+    at += run;
+    if (at >= end) {
+      break;
+    }
+    const auto c = static_cast<std::uint8_t>(*at);
+    if (c < 0x80) {
+      append_escape(out, c);
+      ++at;
+      if (stop_at_line_break && kLineBreakStart[c]) {
+        if (c == '\r' && at < end && *at == '\n') {
+          append_escape(out, '\n');
+          ++at;
+        }
+        break;
+      }
+      continue;
+    }
+    // Non-ASCII bytes are written as they are; U+0085, U+2028 and U+2029 end a line.
+    const auto remaining = static_cast<std::size_t>(end - at);
+    std::size_t length = 1;
+    bool line_break = false;
+    if (c == 0xC2 && remaining >= 2 && byte_at(text, text.size() - remaining + 1) == 0x85) {
+      length = 2;
+      line_break = true;
+    } else if (c == 0xE2 && remaining >= 3 && byte_at(text, text.size() - remaining + 1) == 0x80) {
+      const std::uint8_t third = byte_at(text, text.size() - remaining + 2);
+      line_break = third == 0xA8 || third == 0xA9;
+      length = line_break ? 3 : 1;
+    }
+    out.append(std::string_view(at, length));
+    at += length;
+    if (stop_at_line_break && line_break) {
+      break;
+    }
+  }
+  return static_cast<std::size_t>(at - text.data());
+}
+
+}  // namespace
+
+void append_python_json_string(TextOutput& out, std::string_view text) {
   out.push_back('"');
+  append_json_content(out, text, false);
+  out.push_back('"');
+}
+
+std::size_t append_python_json_line(TextOutput& out, std::string_view text) {
+  out.push_back('"');
+  const std::size_t length = append_json_content(out, text, true);
+  out.push_back('"');
+  return length;
 }
 
 }  // namespace tejun::notebook

@@ -26,4 +26,8 @@ void for_each_python_line(std::string_view text, Visitor&& visit) {
 // Appends `text` as a JSON string the way json.dumps(ensure_ascii=False) writes it.
 void append_python_json_string(TextOutput& out, std::string_view text);
 
+// Appends the first line of `text` (as python_line_length() cuts it) as a JSON string, in
+// the same pass; returns its length.
+std::size_t append_python_json_line(TextOutput& out, std::string_view text);
+
 }  // namespace tejun::notebook

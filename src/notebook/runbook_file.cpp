@@ -1,7 +1,7 @@
 #include "notebook/runbook_file.hpp"
 
-#include <filesystem>
 #include <fmt/format.h>
+#include <filesystem>
 
 #include "notebook/file_io.hpp"
 #include "notebook/ipynb.hpp"
@@ -17,9 +17,9 @@ base::Result<RunbookFormat> format_of(const std::string& path) {
   if (extension == ".md" || extension == ".markdown") {
     return RunbookFormat::markdown;
   }
-  base::Error error = base::make_error(
-      base::ErrorCode::invalid_argument,
-      fmt::format("unknown runbook format '{}': expected .ipynb, .md or .markdown", extension));
+  base::Error error =
+      base::make_error(base::ErrorCode::invalid_argument,
+                       fmt::format("unknown runbook format '{}': expected .ipynb, .md or .markdown", extension));
   error.where.path = path;
   return error;
 }

@@ -4,8 +4,7 @@
 
 namespace tejun::notebook {
 
-TextOutput::TextOutput(Sink sink, std::size_t buffer_size)
-    : sink_(std::move(sink)), buffer_size_(buffer_size) {
+TextOutput::TextOutput(Sink sink, std::size_t buffer_size) : sink_(std::move(sink)), buffer_size_(buffer_size) {
   buffer_.reserve(buffer_size_ + 1024);
 }
 

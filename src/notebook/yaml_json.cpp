@@ -2,8 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <charconv>
 #include <fmt/format.h>
+#include <charconv>
 #include <regex>
 
 #include "notebook/json_writer.hpp"
@@ -99,9 +99,15 @@ Result<Json> to_json(const YAML::Node& node) {
 
 void emit(YAML::Emitter& out, const Json& value) {
   switch (value.kind()) {
-    case Json::Kind::null: out << YAML::Null; return;
-    case Json::Kind::boolean: out << (value.as_bool() ? "true" : "false"); return;
-    case Json::Kind::number: out << value.as_number().text; return;
+    case Json::Kind::null:
+      out << YAML::Null;
+      return;
+    case Json::Kind::boolean:
+      out << (value.as_bool() ? "true" : "false");
+      return;
+    case Json::Kind::number:
+      out << value.as_number().text;
+      return;
     case Json::Kind::string: {
       const std::string& text = value.as_string();
       // A string that would read back as something else is quoted.

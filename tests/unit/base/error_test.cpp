@@ -36,10 +36,10 @@ TEST(Utf8, AcceptsValidText) {
 
 TEST(Utf8, FindsTheFirstBadByte) {
   EXPECT_EQ(find_invalid_utf8("ab\xFF"), 2U);
-  EXPECT_EQ(find_invalid_utf8("a\xC0\xAF"), 1U);          // overlong '/'
-  EXPECT_EQ(find_invalid_utf8("\xED\xA0\x80"), 0U);        // a surrogate
-  EXPECT_EQ(find_invalid_utf8("\xF4\x90\x80\x80"), 0U);    // past U+10FFFF
-  EXPECT_EQ(find_invalid_utf8("ok\xE6\x89"), 2U);          // cut short
+  EXPECT_EQ(find_invalid_utf8("a\xC0\xAF"), 1U);         // overlong '/'
+  EXPECT_EQ(find_invalid_utf8("\xED\xA0\x80"), 0U);      // a surrogate
+  EXPECT_EQ(find_invalid_utf8("\xF4\x90\x80\x80"), 0U);  // past U+10FFFF
+  EXPECT_EQ(find_invalid_utf8("ok\xE6\x89"), 2U);        // cut short
 }
 
 }  // namespace

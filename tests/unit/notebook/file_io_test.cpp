@@ -48,9 +48,8 @@ TEST_F(FileIo, AFailedWriteLeavesNothingBehind) {
 
 TEST_F(FileIo, AFailingSinkKeepsTheOldFile) {
   // /dev/full accepts the open and fails every write: the sink error must surface.
-  TextOutput out([](std::string_view) -> base::Result<void> {
-    return base::make_error(base::ErrorCode::io_error, "disk full");
-  });
+  TextOutput out(
+      [](std::string_view) -> base::Result<void> { return base::make_error(base::ErrorCode::io_error, "disk full"); });
   out.append("x");
   auto flushed = out.flush();
   ASSERT_FALSE(flushed);

@@ -121,16 +121,22 @@ TEST(Ipynb, ReportsEachKindOfBadInput) {
   EXPECT_EQ(read_error(R"({"cells": []})").where.pointer, "/nbformat");
   EXPECT_EQ(read_error(R"({"nbformat": 3, "nbformat_minor": 0, "worksheets": []})").code, base::ErrorCode::unsupported);
   EXPECT_EQ(read_error(R"({"nbformat": 4, "nbformat_minor": 5, "metadata": {}})").where.pointer, "/cells");
-  EXPECT_EQ(read_error(R"({"nbformat": 4, "nbformat_minor": 5, "metadata": [], "cells": []})").where.pointer, "/metadata");
-  EXPECT_EQ(read_error(R"({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"source": ""}]})").where.pointer,
-            "/cells/0/cell_type");
+  EXPECT_EQ(read_error(R"({"nbformat": 4, "nbformat_minor": 5, "metadata": [], "cells": []})").where.pointer,
+            "/metadata");
+  EXPECT_EQ(
+      read_error(R"({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"source": ""}]})").where.pointer,
+      "/cells/0/cell_type");
   EXPECT_EQ(read_error(R"({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
-    {"cell_type": "raw", "id": "has space", "metadata": {}, "source": ""}]})").where.pointer, "/cells/0/id");
+    {"cell_type": "raw", "id": "has space", "metadata": {}, "source": ""}]})")
+                .where.pointer,
+            "/cells/0/id");
   EXPECT_EQ(read_error(R"({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
-    {"cell_type": "code", "id": "a", "metadata": {}, "source": "", "execution_count": "1", "outputs": []}]})").where.pointer,
+    {"cell_type": "code", "id": "a", "metadata": {}, "source": "", "execution_count": "1", "outputs": []}]})")
+                .where.pointer,
             "/cells/0/execution_count");
   EXPECT_EQ(read_error(R"({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
-    {"cell_type": "markdown", "id": "a", "metadata": {}, "source": "", "attachments": {"a/b.png": 1}}]})").where.pointer,
+    {"cell_type": "markdown", "id": "a", "metadata": {}, "source": "", "attachments": {"a/b.png": 1}}]})")
+                .where.pointer,
             "/cells/0/attachments/a~1b.png");
 }
 

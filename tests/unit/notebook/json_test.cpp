@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "notebook/json_parser.hpp"
 #include "notebook/json_writer.hpp"
 #include "notebook/python_text.hpp"
@@ -60,26 +62,57 @@ TEST(JsonParser, AcceptsAByteOrderMark) {
   EXPECT_TRUE(parse_json("\xEF\xBB\xBF{}"));
 }
 
-TEST(JsonParser, ChunksGiveTheSameValueAsOnePiece) {
-  const std::string text = R"({"cells": [{"source": ["a\n", "b\u00e9"], "n": 12.5e3}], "k": [true, null]})";
-  const Json whole = parse(text);
-  for (std::size_t split = 0; split <= text.size(); ++split) {
-    JsonParser parser;
-    ASSERT_TRUE(parser.write(std::string_view(text).substr(0, split)));
-    ASSERT_TRUE(parser.write(std::string_view(text).substr(split)));
-    auto value = parser.finish();
-    ASSERT_TRUE(value);
-    EXPECT_EQ(*value, whole) << "split at " << split;
+TEST(JsonParser, ReadsWhatPythonReads) {
+  EXPECT_EQ(python_dumps(parse(R"([NaN, Infinity, -Infinity, -0, 0.5e+3])")),
+            "[\n NaN,\n Infinity,\n -Infinity,\n -0,\n 0.5e+3\n]");
+  EXPECT_EQ(parse(R"("\u00e9\ud83d\ude00\/\b\f\n\r\t\"\\")"), Json(std::string("é😀/\b\f\n\r\t\"\\")));
+  EXPECT_EQ(parse(R"("a\u0000b")").as_string(), std::string("a\0b", 3));
+}
+
+TEST(JsonParser, ReportsWhatIsWrong) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"[1,]", "invalid JSON: expected a value, found ']'"},
+      {"{\"a\" 1}", "invalid JSON: expected ':' after a key, found '1'"},
+      {"{\"a\": 1 \"b\": 2}", "invalid JSON: expected ',' or '}' in an object, found '\"'"},
+      {"[1 2]", "invalid JSON: expected ',' or ']' in an array, found '2'"},
+      {"{1: 2}", "invalid JSON: expected a key in quotes, found '1'"},
+      {"\"abc", "invalid JSON: a string is not closed"},
+      {"\"a\tb\"", "invalid JSON: a control character must be escaped in a string"},
+      {"\"\\x\"", "invalid JSON: invalid escape in a string"},
+      {"\"\\u12G4\"", "invalid JSON: expected four hex digits after \\u"},
+      {"\"\\ud800\"", "invalid JSON: a \\u escape names half of a surrogate pair, which UTF-8 cannot hold"},
+      {"01", "invalid JSON: extra data after the JSON value"},
+      {"1.", "invalid JSON: expected a digit after the decimal point"},
+      {"1e+", "invalid JSON: expected a digit in the exponent"},
+      {"tru", "invalid JSON: expected a value, found 't'"},
+      {"\x01", "invalid JSON: expected a value, found byte 0x01"},
+  };
+  for (const auto& [text, message] : cases) {
+    auto parsed = parse_json(text);
+    ASSERT_FALSE(parsed) << text;
+    EXPECT_EQ(parsed.error().message, message) << text;
   }
 }
 
-TEST(JsonParser, ReportsPositionsAcrossChunks) {
-  JsonParser parser;
-  ASSERT_TRUE(parser.write("[1,\n2,\n"));
-  auto fed = parser.write("  x]");
-  ASSERT_FALSE(fed);
-  EXPECT_EQ(fed.error().where.line, 3U);
-  EXPECT_EQ(fed.error().where.column, 3U);
+TEST(JsonParser, RejectsNestingPastItsLimit) {
+  const std::string deep = std::string(600, '[') + std::string(600, ']');
+  auto parsed = parse_json(deep);
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().message, "invalid JSON: nested deeper than 512 levels");
+  EXPECT_TRUE(parse_json(std::string(500, '[') + std::string(500, ']')));
+}
+
+TEST(JsonParser, ReportsProgressForLongTexts) {
+  std::string text = "[";
+  for (int i = 0; i < 200000; ++i) {
+    text += "\"a line of text that repeats\\n\",";
+  }
+  text += "1]";
+  std::vector<std::size_t> offsets;
+  ASSERT_TRUE(parse_json(text, [&](std::size_t offset) { offsets.push_back(offset); }));
+  ASSERT_FALSE(offsets.empty());
+  EXPECT_TRUE(std::is_sorted(offsets.begin(), offsets.end()));
+  EXPECT_LE(offsets.back(), text.size());
 }
 
 TEST(JsonWriter, WritesLikePythonJsonDumps) {
@@ -113,8 +146,15 @@ TEST(PythonText, SplitsLinesLikeStrSplitlines) {
   EXPECT_EQ(python_lines("a"), Lines{"a"});
   EXPECT_EQ(python_lines("a\nb\n"), (Lines{"a\n", "b\n"}));
   EXPECT_EQ(python_lines("a\r\nb\rc"), (Lines{"a\r\n", "b\r", "c"}));
-  EXPECT_EQ(python_lines("a\vb\fc\x1c" "d\x1d" "e\x1e" "f"), (Lines{"a\v", "b\f", "c\x1c", "d\x1d", "e\x1e", "f"}));
-  EXPECT_EQ(python_lines("a\xC2\x85" "b\xE2\x80\xA8" "c\xE2\x80\xA9" "d"),
+  EXPECT_EQ(python_lines("a\vb\fc\x1c"
+                         "d\x1d"
+                         "e\x1e"
+                         "f"),
+            (Lines{"a\v", "b\f", "c\x1c", "d\x1d", "e\x1e", "f"}));
+  EXPECT_EQ(python_lines("a\xC2\x85"
+                         "b\xE2\x80\xA8"
+                         "c\xE2\x80\xA9"
+                         "d"),
             (Lines{"a\xC2\x85", "b\xE2\x80\xA8", "c\xE2\x80\xA9", "d"}));
   // Not line breaks: other characters that start with the same bytes.
   EXPECT_EQ(python_lines("é\xE2\x80\x94x"), Lines{"é\xE2\x80\x94x"});

@@ -38,8 +38,8 @@ TEST(Markdown, CorpusRoundTripsByteForByte) {
 }
 
 TEST(Markdown, FencedBlocksAreStepsAndTheRestIsProse) {
-  const Notebook notebook = read(
-      "# Title\n\nIntro *text*.\n\n```sh {name=check confirm=true}\nkubectl get pods\n```\n\nAfter.\n");
+  const Notebook notebook =
+      read("# Title\n\nIntro *text*.\n\n```sh {name=check confirm=true}\nkubectl get pods\n```\n\nAfter.\n");
   ASSERT_EQ(notebook.cells.size(), 3U);
   EXPECT_EQ(notebook.cells[0].type, CellType::markdown);
   EXPECT_EQ(notebook.cells[0].source, "# Title\n\nIntro *text*.");
@@ -61,8 +61,8 @@ TEST(Markdown, NestedFencesStayProse) {
 }
 
 TEST(Markdown, FrontMatterFillsNotebookMetadata) {
-  const Notebook notebook = read(
-      "---\ntitle: Restart\nkernel: tejun\nparameters:\n  env: staging\n  replicas: 3\nowner: db\n---\n\ntext\n");
+  const Notebook notebook =
+      read("---\ntitle: Restart\nkernel: tejun\nparameters:\n  env: staging\n  replicas: 3\nowner: db\n---\n\ntext\n");
   EXPECT_EQ(*find_member(notebook.metadata, "title"), Json("Restart"));
   const Json* kernelspec = find_member(notebook.metadata, "kernelspec");
   ASSERT_NE(kernelspec, nullptr);
@@ -96,8 +96,8 @@ TEST(Markdown, ConsecutiveProseCellsKeepTheirBoundary) {
 }
 
 TEST(Markdown, IpynbToMarkdownAndBackKeepsStepsAndProse) {
-  const Notebook original = read(
-      "---\ntitle: T\n---\n\nprose\n\n```sql {name=q}\nSELECT 1;\n```\n\n```raw\nraw text\n```\n");
+  const Notebook original =
+      read("---\ntitle: T\n---\n\nprose\n\n```sql {name=q}\nSELECT 1;\n```\n\n```raw\nraw text\n```\n");
   auto again = read_ipynb(to_ipynb(original));
   ASSERT_TRUE(again);
   const Notebook back = read(to_markdown(*again));
