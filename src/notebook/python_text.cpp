@@ -18,17 +18,6 @@ constexpr std::array<bool, 256> kLineBreakStart = [] {
   return table;
 }();
 
-// Bytes json.dumps escapes: control characters, the quote and the backslash.
-constexpr std::array<bool, 256> kNeedsEscape = [] {
-  std::array<bool, 256> table{};
-  for (unsigned c = 0; c < 0x20; ++c) {
-    table[c] = true;
-  }
-  table['"'] = true;
-  table['\\'] = true;
-  return table;
-}();
-
 std::uint8_t byte_at(std::string_view text, std::size_t index) {
   return static_cast<std::uint8_t>(text[index]);
 }

@@ -1,10 +1,11 @@
-// libFuzzer target: any bytes through the .ipynb reader; what it accepts must write and read
-// back to the same file.
+// libFuzzer target: any bytes through the JSON parser (checked against Boost.JSON) and the
+// .ipynb reader; what it accepts must write and read back to the same file.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
+#include "json_oracle.hpp"
 #include "notebook/ipynb.hpp"
 
 // Built into the fuzz_regressions test under another name, so both targets fit one binary.
@@ -16,6 +17,7 @@
 
 extern "C" int TEJUN_FUZZ_ENTRY(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);  // NOLINT
+  tejun::fuzz::check_against_reference(text);
   auto notebook = tejun::notebook::read_ipynb(text);
   if (!notebook) {
     (void)notebook.error().to_string();
