@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Read + write of one large notebook: tejun against Jupyter's nbformat, side by side.
 
-Generates a notebook of 2,000 cells with ~100 MB of outputs (stream text, HTML tables,
-base64 PNG), written by nbformat itself. Then, each as a fresh process, several times:
-  tejun:    tejun convert big.ipynb out.ipynb       (read, write, fsync, rename)
-  nbformat: nbformat.write(nbformat.read(big.ipynb), out.ipynb)
+Generates a notebook of 2,000 code cells (and 2,000 prose cells) with ~100 MB of outputs
+(stream text, HTML tables, base64 PNG), written by nbformat itself. Then, each as a fresh
+process writing a new file, several times, interleaved:
+  tejun:    tejun convert big.ipynb out.ipynb       (read, write, fsync, rename, fsync dir)
+  nbformat: nbformat.write(nbformat.read(big.ipynb), out.ipynb)   (read, validate, write)
 and reports the median wall time, the peak RSS of each, and the ratios. Both outputs are
 checked to be byte-identical, so both did the same work.
 
@@ -48,8 +49,9 @@ def generate(path, cells, seed=7):
     nbformat.write(notebook, str(path))
 
 
-def measure(command):
-    """Runs `command` as a fresh process: (seconds, peak RSS in MiB)."""
+def measure(command, output):
+    """Runs `command` as a fresh process writing a new `output`: (seconds, peak RSS in MiB)."""
+    output.unlink(missing_ok=True)  # both write a new file: no old one to truncate or replace
     start = time.perf_counter()
     process = subprocess.Popen(command)
     _, status, usage = os.wait4(process.pid, 0)
@@ -84,14 +86,15 @@ def main():
         size_mib = source.stat().st_size / 2**20
         print(f"notebook: {args.cells * 2} cells, {size_mib:.1f} MiB, written by nbformat {nbformat.__version__}")
 
+        outputs = {"tejun": folder / "tejun.ipynb", "nbformat": folder / "nbformat.ipynb"}
         commands = {
-            "tejun": [args.tejun, "convert", str(source), str(folder / "tejun.ipynb")],
-            "nbformat": ["/usr/bin/python3", "-c", NBFORMAT_RW, str(source), str(folder / "nbformat.ipynb")],
+            "tejun": [args.tejun, "convert", str(source), str(outputs["tejun"])],
+            "nbformat": ["/usr/bin/python3", "-c", NBFORMAT_RW, str(source), str(outputs["nbformat"])],
         }
         results = {name: [] for name in commands}
         for _ in range(args.runs):  # interleaved, so both see the same machine state
             for name, command in commands.items():
-                results[name].append(measure(command))
+                results[name].append(measure(command, outputs[name]))
         if (folder / "tejun.ipynb").read_bytes() != (folder / "nbformat.ipynb").read_bytes():
             sys.exit("outputs differ: tejun and nbformat did not write the same file")
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <unordered_set>
 
 namespace tejun::notebook {
 
@@ -105,6 +106,31 @@ void set_member(JsonObject& object, std::string_view key, Json value) {
 bool erase_member(JsonObject& object, std::string_view key) {
   const auto removed = std::erase_if(object, [&](const JsonMember& member) { return member.first == key; });
   return removed > 0;
+}
+
+void keep_last_of_repeated_keys(JsonObject& object) {
+  constexpr std::size_t kLinearLimit = 32;
+  std::vector<bool> repeated(object.size(), false);
+  bool any = false;
+  if (object.size() <= kLinearLimit) {
+    for (std::size_t i = 0; i < object.size(); ++i) {
+      for (std::size_t j = i + 1; j < object.size() && !repeated[i]; ++j) {
+        repeated[i] = object[i].first == object[j].first;
+      }
+      any = any || repeated[i];
+    }
+  } else {
+    std::unordered_set<std::string_view> seen;
+    for (std::size_t i = object.size(); i-- > 0;) {
+      repeated[i] = !seen.insert(object[i].first).second;
+      any = any || repeated[i];
+    }
+  }
+  if (!any) {
+    return;
+  }
+  std::size_t index = 0;
+  std::erase_if(object, [&](const JsonMember&) { return repeated[index++]; });
 }
 
 const char* kind_name(Json::Kind kind) noexcept {

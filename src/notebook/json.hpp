@@ -106,6 +106,8 @@ class Json {
 [[nodiscard]] Json* find_member(JsonObject& object, std::string_view key);
 void set_member(JsonObject& object, std::string_view key, Json value);
 bool erase_member(JsonObject& object, std::string_view key);
+// Removes all but the last of members with the same key, as Python's json module reads them.
+void keep_last_of_repeated_keys(JsonObject& object);
 
 [[nodiscard]] const char* kind_name(Json::Kind kind) noexcept;
 

@@ -3,6 +3,7 @@
 // notebook's outputs costs little more than a copy.
 #include "notebook/json_parser.hpp"
 
+#include "base/utf8.hpp"
 #include "notebook/byte_scan.hpp"
 
 #include <fmt/format.h>
@@ -11,7 +12,6 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
-#include <unordered_set>
 #include <vector>
 
 namespace tejun::notebook {
@@ -19,32 +19,6 @@ namespace {
 
 constexpr std::size_t kMaxDepth = 512;
 constexpr std::size_t kProgressStep = std::size_t{4} << 20;
-
-// Of members with the same key only the last one counts, as in Python's json module.
-void drop_repeated_keys(JsonObject& object) {
-  constexpr std::size_t kLinearLimit = 32;
-  std::vector<bool> repeated(object.size(), false);
-  bool any = false;
-  if (object.size() <= kLinearLimit) {
-    for (std::size_t i = 0; i < object.size(); ++i) {
-      for (std::size_t j = i + 1; j < object.size() && !repeated[i]; ++j) {
-        repeated[i] = object[i].first == object[j].first;
-      }
-      any = any || repeated[i];
-    }
-  } else {
-    std::unordered_set<std::string_view> seen;
-    for (std::size_t i = object.size(); i-- > 0;) {
-      repeated[i] = !seen.insert(object[i].first).second;
-      any = any || repeated[i];
-    }
-  }
-  if (!any) {
-    return;
-  }
-  std::size_t index = 0;
-  std::erase_if(object, [&](const JsonMember&) { return repeated[index++]; });
-}
 
 // Where a string's bytes go: a std::string, or the open element of a string array.
 class StringSink {
@@ -309,7 +283,7 @@ class Parser {
       fail(fmt::format("expected ',' or '}}' in an object, found {}", describe_here()));
       return {};
     }
-    drop_repeated_keys(object);
+    keep_last_of_repeated_keys(object);
     return Json(std::move(object));
   }
 
@@ -344,27 +318,9 @@ class Parser {
 
   // One UTF-8 sequence at at_ (its lead byte is non-ASCII), checked the way Python decodes.
   bool copy_utf8_sequence(StringSink& sink) {
-    const auto lead = static_cast<unsigned char>(*at_);
-    std::size_t length = 0;
-    unsigned char low = 0x80;
-    unsigned char high = 0xBF;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      length = 2;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      length = 3;
-      low = lead == 0xE0 ? 0xA0 : 0x80;
-      high = lead == 0xED ? 0x9F : 0xBF;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      length = 4;
-      low = lead == 0xF0 ? 0x90 : 0x80;
-      high = lead == 0xF4 ? 0x8F : 0xBF;
-    }
-    bool valid = length > 0 && static_cast<std::size_t>(end_ - at_) >= length;
-    for (std::size_t i = 1; valid && i < length; ++i) {
-      const auto next = static_cast<unsigned char>(at_[i]);
-      valid = i == 1 ? (next >= low && next <= high) : (next >= 0x80 && next <= 0xBF);
-    }
-    if (!valid) {
+    const std::size_t length = base::utf8_sequence_length(
+        std::string_view(at_, std::min<std::size_t>(4, static_cast<std::size_t>(end_ - at_))));
+    if (length == 0) {
       fail("invalid UTF-8 in a string (a notebook must be UTF-8)");
       return false;
     }
@@ -397,27 +353,7 @@ class Parser {
 
   static void append_utf8(StringSink& sink, std::uint32_t code_point) {
     std::array<char, 4> bytes{};
-    std::size_t length = 0;
-    if (code_point < 0x80) {
-      bytes[0] = static_cast<char>(code_point);
-      length = 1;
-    } else if (code_point < 0x800) {
-      bytes[0] = static_cast<char>(0xC0 | (code_point >> 6));
-      bytes[1] = static_cast<char>(0x80 | (code_point & 0x3F));
-      length = 2;
-    } else if (code_point < 0x10000) {
-      bytes[0] = static_cast<char>(0xE0 | (code_point >> 12));
-      bytes[1] = static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
-      bytes[2] = static_cast<char>(0x80 | (code_point & 0x3F));
-      length = 3;
-    } else {
-      bytes[0] = static_cast<char>(0xF0 | (code_point >> 18));
-      bytes[1] = static_cast<char>(0x80 | ((code_point >> 12) & 0x3F));
-      bytes[2] = static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
-      bytes[3] = static_cast<char>(0x80 | (code_point & 0x3F));
-      length = 4;
-    }
-    sink.append(bytes.data(), length);
+    sink.append(bytes.data(), base::encode_utf8(code_point, bytes));
   }
 
   bool parse_escape(StringSink& sink) {

@@ -97,6 +97,10 @@ inline void check_against_reference(std::string_view text) {
     }
     return;
   }
+  // A number too large for a double: Python reads it as inf, Boost.JSON refuses it.
+  if (error == boost::json::error::exponent_overflow) {
+    return;
+  }
   if (error || !same_value(*ours, reference)) {
     std::abort();  // tejun reads what Boost.JSON rejects, or reads it differently
   }
