@@ -3,13 +3,14 @@
 
 Generates a notebook of 2,000 code cells (and 2,000 prose cells) with ~100 MB of outputs
 (stream text, HTML tables, base64 PNG), written by nbformat itself. Then, each as a fresh
-process writing a new file, several times, interleaved:
+process writing a new file, several times (--order grouped: each tool's runs back to back
+after a warm-up run; --order interleaved: alternating):
   tejun:    tejun convert big.ipynb out.ipynb       (read, write, fsync, rename, fsync dir)
   nbformat: nbformat.write(nbformat.read(big.ipynb), out.ipynb)   (read, validate, write)
 and reports the median wall time, the peak RSS of each, and the ratios. Both outputs are
 checked to be byte-identical, so both did the same work.
 
-Usage: bench/notebook_rw.py [--tejun build/release/tejun] [--runs 5] [--cells 2000]
+Usage: bench/notebook_rw.py [--tejun build/release/tejun] [--runs 5] [--cells 2000] [--order grouped]
 """
 
 import argparse
@@ -52,13 +53,14 @@ def generate(path, cells, seed=7):
 def measure(command, output):
     """Runs `command` as a fresh process writing a new `output`: (seconds, peak RSS in MiB)."""
     output.unlink(missing_ok=True)  # both write a new file: no old one to truncate or replace
+    os.sync()  # no write-back left over from the run before (nbformat does not fsync)
     start = time.perf_counter()
     process = subprocess.Popen(command)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"failed: {' '.join(map(str, command))}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime, usage.ru_stime
 
 
 NBFORMAT_RW = ("import sys, nbformat\n"
@@ -70,6 +72,7 @@ def main():
     parser.add_argument("--tejun", default="build/release/tejun")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cells", type=int, default=2000)
+    parser.add_argument("--order", choices=("grouped", "interleaved"), default="grouped")
     parser.add_argument("--generate", metavar="PATH", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
@@ -92,9 +95,20 @@ def main():
             "nbformat": ["/usr/bin/python3", "-c", NBFORMAT_RW, str(source), str(outputs["nbformat"])],
         }
         results = {name: [] for name in commands}
-        for _ in range(args.runs):  # interleaved, so both see the same machine state
+        if args.order == "interleaved":
+            # Each run follows a run of the other tool: on this VM, memory the other process
+            # just freed is slow to touch again (see docs/benchmarks.md).
+            for _ in range(args.runs):
+                for name, command in commands.items():
+                    results[name].append(measure(command, outputs[name]))
+        else:
+            # Each tool's runs back to back, after one warm-up run that is shown, not counted.
             for name, command in commands.items():
-                results[name].append(measure(command, outputs[name]))
+                warm_up = measure(command, outputs[name])
+                print(f"{name:9} warm-up run {warm_up[0] * 1000:8.1f} ms (user {warm_up[2] * 1000:.0f}, "
+                      f"sys {warm_up[3] * 1000:.0f})")
+                for _ in range(args.runs):
+                    results[name].append(measure(command, outputs[name]))
         if (folder / "tejun.ipynb").read_bytes() != (folder / "nbformat.ipynb").read_bytes():
             sys.exit("outputs differ: tejun and nbformat did not write the same file")
 
@@ -103,8 +117,11 @@ def main():
             seconds = statistics.median(run[0] for run in runs)
             peak = max(run[1] for run in runs)
             summary[name] = (seconds, peak)
-            print(f"{name:9} read+write median {seconds * 1000:8.1f} ms   peak RSS {peak:7.1f} MiB "
-                  f"({peak / size_mib:.2f}x file)   runs: {', '.join(f'{r[0] * 1000:.0f}' for r in runs)} ms")
+            user = statistics.median(run[2] for run in runs)
+            system = statistics.median(run[3] for run in runs)
+            print(f"{name:9} read+write median {seconds * 1000:8.1f} ms (user {user * 1000:.0f}, sys {system * 1000:.0f})"
+                  f"   peak RSS {peak:7.1f} MiB ({peak / size_mib:.2f}x file)"
+                  f"   runs: {', '.join(f'{r[0] * 1000:.0f}' for r in runs)} ms")
         speedup = summary["nbformat"][0] / summary["tejun"][0]
         memory = summary["nbformat"][1] / summary["tejun"][1]
         print(f"ratio: tejun is {speedup:.1f}x faster and uses {memory:.1f}x less memory than nbformat")

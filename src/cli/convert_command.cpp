@@ -1,27 +1,11 @@
 // `tejun convert IN OUT`: between .ipynb and Markdown, by extension.
 #include <CLI/CLI.hpp>
 
-#include <filesystem>
-#include <system_error>
-
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/memory_tuning.hpp"
 #include "notebook/runbook_file.hpp"
 
 namespace tejun::cli {
-namespace {
-
-// The model of a notebook takes about the size of its file.
-void prepare_heap_for_file(const std::string& path) {
-  std::error_code error;
-  const auto size = std::filesystem::file_size(path, error);
-  if (!error) {
-    prepare_heap_for(static_cast<std::size_t>(size) + (static_cast<std::size_t>(size) / 4));
-  }
-}
-
-}  // namespace
 
 void add_convert_command(CLI::App& app, CommandStatus& status) {
   auto* command =
@@ -31,7 +15,6 @@ void add_convert_command(CLI::App& app, CommandStatus& status) {
   command->add_option("input", *input, "Runbook to read (.ipynb, .md)")->required();
   command->add_option("output", *output, "File to write (.ipynb, .md); replaced atomically")->required();
   command->callback([input, output, &status] {
-    prepare_heap_for_file(*input);
     if (auto converted = notebook::convert_runbook(*input, *output); !converted) {
       status.exit_code = report(converted.error());
     }
@@ -44,7 +27,6 @@ void add_check_command(CLI::App& app, CommandStatus& status) {
   command->add_option("runbooks", *paths, "Runbooks to check (.ipynb, .md)")->required();
   command->callback([paths, &status] {
     for (const auto& path : *paths) {
-      prepare_heap_for_file(path);
       if (auto notebook = notebook::read_runbook(path); !notebook) {
         status.exit_code = report(notebook.error());
       }

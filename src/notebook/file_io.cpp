@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/ids.hpp"
+#include "notebook/background_writer.hpp"
 
 namespace tejun::notebook {
 namespace {
@@ -58,20 +59,6 @@ class FileDescriptor {
   int fd_;
 };
 
-Result<void> write_all(int fd, std::string_view text, const std::string& path) {
-  while (!text.empty()) {
-    const ssize_t written = ::write(fd, text.data(), text.size());
-    if (written < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return io_error(path, "write", errno);
-    }
-    text.remove_prefix(static_cast<std::size_t>(written));
-  }
-  return {};
-}
-
 Result<void> sync_directory_of(const std::string& path) {
   std::string directory = std::filesystem::path(path).parent_path().string();
   if (directory.empty()) {
@@ -97,25 +84,16 @@ Result<void> write_temporary(const std::string& temporary, const std::string& pa
   if (::stat(path.c_str(), &existing) == 0) {
     (void)::fchmod(fd.get(), existing.st_mode & 07777);
   }
-  // Write-back of what is written starts as it goes, so the final fsync has little left
-  // to wait for: the disk works while the notebook is still being formatted.
-  std::size_t written = 0;
-  std::size_t handed_to_disk = 0;
-  TextOutput out([&](std::string_view text) -> Result<void> {
-    if (auto result = write_all(fd.get(), text, path); !result) {
-      return result;
-    }
-    written += text.size();
-    if (written - handed_to_disk >= kWriteBackStep) {
-      (void)::sync_file_range(fd.get(), static_cast<off_t>(handed_to_disk),
-                              static_cast<off_t>(written - handed_to_disk), SYNC_FILE_RANGE_WRITE);
-      handed_to_disk = written;
-    }
-    return {};
-  });
+  BackgroundWriter writer(fd.get(), path, kWriteBackStep);
+  TextOutput out([&](std::string& buffer) { return writer.push(buffer); });
   produce(out);
-  if (auto flushed = out.flush(); !flushed) {
+  auto flushed = out.flush();
+  auto finished = writer.finish();
+  if (!flushed) {
     return flushed;
+  }
+  if (!finished) {
+    return finished;
   }
   if (::fsync(fd.get()) != 0) {
     return io_error(path, "sync", errno);

@@ -9,8 +9,8 @@ TextOutput::TextOutput(Sink sink, std::size_t buffer_size) : sink_(std::move(sin
 }
 
 TextOutput::TextOutput(std::string& target)
-    : TextOutput([&target](std::string_view text) -> base::Result<void> {
-        target.append(text);
+    : TextOutput([&target](std::string& buffer) -> base::Result<void> {
+        target.append(buffer);
         return {};
       }) {}
 
@@ -20,6 +20,9 @@ void TextOutput::drain() {
     status_ = sink_(buffer_);
   }
   buffer_.clear();
+  if (buffer_.capacity() < buffer_size_) {
+    buffer_.reserve(buffer_size_ + 1024);
+  }
 }
 
 base::Result<void> TextOutput::flush() {

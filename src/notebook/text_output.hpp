@@ -13,7 +13,9 @@ namespace tejun::notebook {
 
 class TextOutput {
  public:
-  using Sink = std::function<base::Result<void>(std::string_view)>;
+  // Receives a full buffer. It may take the buffer's contents (swap in another string): what
+  // it leaves behind is cleared and reused.
+  using Sink = std::function<base::Result<void>(std::string& buffer)>;
 
   explicit TextOutput(Sink sink, std::size_t buffer_size = kDefaultBufferSize);
   // Collects everything into `target`.

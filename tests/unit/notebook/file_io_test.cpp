@@ -47,7 +47,7 @@ TEST_F(FileIo, AFailedWriteLeavesNothingBehind) {
 }
 
 TEST_F(FileIo, AFailingSinkKeepsTheOldFile) {
-  // /dev/full accepts the open and fails every write: the sink error must surface.
+  // A sink that fails (a full disk): its error must surface from flush().
   TextOutput out(
       [](std::string_view) -> base::Result<void> { return base::make_error(base::ErrorCode::io_error, "disk full"); });
   out.append("x");
