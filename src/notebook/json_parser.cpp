@@ -63,15 +63,15 @@ class Parser {
     }
   }
 
-  void fail(std::string message) { fail_at(at_, std::move(message)); }
+  void fail(std::string_view message) { fail_at(at_, message); }
 
-  void fail_at(const char* where, std::string message) {
+  void fail_at(const char* where, std::string_view message) {
     if (failed_) {
       return;
     }
     failed_ = true;
     const std::string_view before(begin_, static_cast<std::size_t>(where - begin_));
-    error_ = base::make_error(base::ErrorCode::parse_error, "invalid JSON: " + message);
+    error_ = base::make_error(base::ErrorCode::parse_error, fmt::format("invalid JSON: {}", message));
     error_.where.line = static_cast<std::uint64_t>(std::count(before.begin(), before.end(), '\n')) + 1;
     const std::size_t line_start = before.rfind('\n');
     error_.where.column = line_start == std::string_view::npos ? before.size() + 1 : before.size() - line_start;
