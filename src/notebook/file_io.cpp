@@ -106,8 +106,7 @@ Result<void> write_temporary(const std::string& temporary, const std::string& pa
 
 }  // namespace
 
-Result<void> read_file_in_chunks(const std::string& path,
-                                 const std::function<Result<void>(std::string_view)>& consume) {
+Result<std::string> read_file(const std::string& path) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
     return io_error(path, "open", errno);
@@ -116,6 +115,7 @@ Result<void> read_file_in_chunks(const std::string& path,
   if (::fstat(fd.get(), &info) == 0 && S_ISDIR(info.st_mode)) {
     return io_error(path, "read", EISDIR);
   }
+  std::string text;
   std::vector<char> buffer(kReadChunkSize);
   while (true) {
     const ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
@@ -126,24 +126,10 @@ Result<void> read_file_in_chunks(const std::string& path,
       return io_error(path, "read", errno);
     }
     if (got == 0) {
-      return {};
+      return text;
     }
-    if (auto consumed = consume(std::string_view(buffer.data(), static_cast<std::size_t>(got))); !consumed) {
-      return consumed;
-    }
+    text.append(buffer.data(), static_cast<std::size_t>(got));
   }
-}
-
-Result<std::string> read_file(const std::string& path) {
-  std::string text;
-  auto read = read_file_in_chunks(path, [&](std::string_view chunk) -> Result<void> {
-    text.append(chunk);
-    return {};
-  });
-  if (!read) {
-    return read.error();
-  }
-  return text;
 }
 
 Result<MappedFile> MappedFile::open(const std::string& path) {

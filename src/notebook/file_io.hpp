@@ -11,10 +11,7 @@
 
 namespace tejun::notebook {
 
-// Calls `consume` with successive pieces of the file; stops at the first error either gives.
-[[nodiscard]] base::Result<void> read_file_in_chunks(
-    const std::string& path, const std::function<base::Result<void>(std::string_view)>& consume);
-
+// The whole file.
 [[nodiscard]] base::Result<std::string> read_file(const std::string& path);
 
 // A file mapped read-only into memory. Parts already used can be released, so reading a

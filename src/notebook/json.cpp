@@ -6,11 +6,6 @@
 
 namespace tejun::notebook {
 
-void JsonStringArray::push_back(std::string_view element) {
-  text_.append(element);
-  ends_.push_back(text_.size());
-}
-
 std::string_view JsonStringArray::operator[](std::size_t index) const noexcept {
   const std::size_t begin = index == 0 ? 0 : ends_[index - 1];
   return std::string_view(text_).substr(begin, ends_[index] - begin);
@@ -27,14 +22,6 @@ std::vector<std::string> JsonStringArray::to_vector() const {
 
 Json Json::integer(std::int64_t value) {
   return Json(JsonNumber{std::to_string(value)});
-}
-
-Json Json::strings(const std::vector<std::string>& values) {
-  JsonStringArray array;
-  for (const auto& value : values) {
-    array.push_back(value);
-  }
-  return Json(std::move(array));
 }
 
 std::size_t Json::array_size() const {

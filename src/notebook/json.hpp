@@ -25,7 +25,6 @@ struct JsonNumber {
 // An array whose elements are all strings: one buffer and the end offset of each element.
 class JsonStringArray {
  public:
-  void push_back(std::string_view element);
   // The buffer the next element is appended to, in place; close_element() ends it.
   std::string& open_buffer() { return text_; }
   void close_element() { ends_.push_back(text_.size()); }
@@ -64,7 +63,6 @@ class Json {
   Json(JsonObject value) : value_(std::move(value)) {}       // NOLINT(google-explicit-constructor)
 
   [[nodiscard]] static Json integer(std::int64_t value);
-  [[nodiscard]] static Json strings(const std::vector<std::string>& values);
 
   [[nodiscard]] Kind kind() const noexcept { return static_cast<Kind>(value_.index()); }
   [[nodiscard]] bool is_null() const noexcept { return kind() == Kind::null; }

@@ -364,36 +364,17 @@ class Parser {
     }
     const char kind = at_[1];
     at_ += 2;
-    switch (kind) {
-      case '"':
-        sink.push_back('"');
-        return true;
-      case '\\':
-        sink.push_back('\\');
-        return true;
-      case '/':
-        sink.push_back('/');
-        return true;
-      case 'b':
-        sink.push_back('\b');
-        return true;
-      case 'f':
-        sink.push_back('\f');
-        return true;
-      case 'n':
-        sink.push_back('\n');
-        return true;
-      case 'r':
-        sink.push_back('\r');
-        return true;
-      case 't':
-        sink.push_back('\t');
-        return true;
-      case 'u':
-        break;
-      default:
-        fail_at(escape, "invalid escape in a string");
-        return false;
+    // Pairs of (letter, byte) for the short escapes.
+    static constexpr std::string_view kShort = "\"\"\\\\//b\bf\fn\nr\rt\t";
+    if (kind != 'u') {
+      for (std::size_t i = 0; i < kShort.size(); i += 2) {
+        if (kShort[i] == kind) {
+          sink.push_back(kShort[i + 1]);
+          return true;
+        }
+      }
+      fail_at(escape, "invalid escape in a string");
+      return false;
     }
     std::uint32_t unit = 0;
     if (!read_hex4(at_, unit)) {

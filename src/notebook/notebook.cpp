@@ -6,30 +6,6 @@
 
 namespace tejun::notebook {
 
-Output Output::stream(std::string name, std::string text) {
-  Output output;
-  output.type = OutputType::stream;
-  output.name = std::move(name);
-  output.text = std::move(text);
-  return output;
-}
-
-Output Output::display(MimeBundle data) {
-  Output output;
-  output.type = OutputType::display_data;
-  output.data = std::move(data);
-  return output;
-}
-
-Output Output::error(std::string ename, std::string evalue, std::vector<std::string> traceback) {
-  Output output;
-  output.type = OutputType::error;
-  output.ename = std::move(ename);
-  output.evalue = std::move(evalue);
-  output.traceback = std::move(traceback);
-  return output;
-}
-
 const char* to_string(CellType type) noexcept {
   switch (type) {
     case CellType::code:

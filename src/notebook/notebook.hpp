@@ -29,10 +29,6 @@ struct Output {
   std::string evalue;                  // error
   std::vector<std::string> traceback;  // error
   JsonObject extra;                    // fields nbformat does not define for this type, kept as read
-
-  [[nodiscard]] static Output stream(std::string name, std::string text);
-  [[nodiscard]] static Output display(MimeBundle data);
-  [[nodiscard]] static Output error(std::string ename, std::string evalue, std::vector<std::string> traceback);
 };
 
 struct Cell {

@@ -134,9 +134,15 @@ TEST(JsonWriter, CompactForm) {
   EXPECT_EQ(JsonWriter::compact(parse(R"({"b": [1, "x"], "a": {"c": true}})")), R"({"a":{"c":true},"b":[1,"x"]})");
 }
 
+// The lines JsonWriter::lines() writes for `text`, read back.
 std::vector<std::string> python_lines(std::string_view text) {
+  std::string written;
+  TextOutput out(written);
+  JsonWriter(out, JsonWriter::Style::compact).lines(text);
+  EXPECT_TRUE(out.flush());
+  auto parsed = parse_json(written);
   std::vector<std::string> lines;
-  for_each_python_line(text, [&](std::string_view line) { lines.emplace_back(line); });
+  EXPECT_TRUE(parsed && parsed->to_strings(lines)) << written;
   return lines;
 }
 
