@@ -66,15 +66,13 @@ Result<std::string> take_text(JsonObject& object, std::string_view key, const st
     case Json::Kind::string_array:
       return std::move(value->as_string_array()).take_joined();
     case Json::Kind::array:
-      if (value->as_array().empty()) {
-        return std::string{};
-      }
+      // Arrays of strings are read as string arrays: this one is empty or holds a non-string.
       for (std::size_t i = 0; i < value->as_array().size(); ++i) {
         if (!value->as_array()[i].is_string()) {
           return wrong_kind(pointer_to(at, i), "a string", value->as_array()[i]);
         }
       }
-      return std::string{};  // unreachable: an all-string array is parsed as string_array
+      return std::string{};
     default:
       return wrong_kind(at, "a string or an array of strings", *value);
   }
