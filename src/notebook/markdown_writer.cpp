@@ -89,6 +89,9 @@ void write_step(TextOutput& out, const Cell& cell, const std::string& fallback_l
   }
   const std::string fence = choose_fence(cell, info);
   out.append(fence);
+  if (info.starts_with(fence[0])) {
+    out.push_back(' ');  // else the info string's first characters would lengthen the fence
+  }
   out.append(info);
   out.push_back('\n');
   out.append(cell.source);

@@ -117,6 +117,14 @@ TEST(Markdown, ChoosesAFenceLongerThanAnyInTheCode) {
   EXPECT_EQ(read(to_markdown(notebook)).cells[0].source, cell.source);
 }
 
+TEST(Markdown, InfoStringStartingWithTheFenceCharacterKeepsTheFence) {
+  const Notebook notebook = read("~~~\t~odd-language\ncode\n~~~\n");
+  ASSERT_EQ(notebook.cells.size(), 1U);
+  const std::string written = to_markdown(notebook);
+  EXPECT_EQ(written, "~~~ ~odd-language\ncode\n~~~\n");
+  EXPECT_EQ(to_markdown(read(written)), written);
+}
+
 struct BadInput {
   const char* text;
   std::uint64_t line;
