@@ -20,17 +20,6 @@ namespace {
 constexpr std::size_t kMaxDepth = 512;
 constexpr std::size_t kProgressStep = std::size_t{4} << 20;
 
-// Where a string's bytes go: a std::string, or the open element of a string array.
-class StringSink {
- public:
-  explicit StringSink(std::string& target) : target_(target) {}
-  void append(const char* data, std::size_t size) { target_.append(data, size); }
-  void push_back(char c) { target_.push_back(c); }
-
- private:
-  std::string& target_;
-};
-
 class Parser {
  public:
   Parser(std::string_view text, const JsonProgress& progress)
@@ -105,8 +94,7 @@ class Parser {
         return parse_array(depth + 1);
       case '"': {
         std::string text;
-        StringSink sink(text);
-        parse_string(sink);
+        parse_string(text);
         return Json(std::move(text));
       }
       case 't':
@@ -181,16 +169,44 @@ class Parser {
     return Json(JsonNumber{std::string(start, at_)});
   }
 
-  Json parse_array(std::size_t depth) {
+  // After an array's or object's opening bracket: whether parsing goes on into its elements
+  // (false when it is empty, or nested too deep, which fails).
+  bool open_container(std::size_t depth, char closing) {
     if (depth > kMaxDepth) {
       fail(fmt::format("nested deeper than {} levels", kMaxDepth));
-      return {};
+      return false;
     }
-    ++at_;  // '['
+    ++at_;  // the opening bracket
     skip_space();
-    if (at_ < end_ && *at_ == ']') {
+    if (at_ < end_ && *at_ == closing) {
       ++at_;
-      return Json(JsonArray{});
+      return false;
+    }
+    return true;
+  }
+
+  enum class Next : std::uint8_t { element, end, failed };
+
+  // After an element: a comma (another element follows) or the closing bracket.
+  Next after_element(char closing, std::string_view container) {
+    skip_space();
+    if (at_ < end_ && *at_ == ',') {
+      ++at_;
+      skip_space();
+      report_progress();
+      return Next::element;
+    }
+    if (at_ < end_ && *at_ == closing) {
+      ++at_;
+      return Next::end;
+    }
+    fail(fmt::format("expected ',' or '{}' in {}, found {}", closing, container, describe_here()));
+    return Next::failed;
+  }
+
+  Json parse_array(std::size_t depth) {
+    if (!open_container(depth, ']')) {
+      return failed_ ? Json() : Json(JsonArray{});
     }
     // Arrays of strings (a notebook's lines) are kept in one buffer until another kind of
     // element turns up.
@@ -199,9 +215,7 @@ class Parser {
     bool all_strings = true;
     while (true) {
       if (all_strings && at_ < end_ && *at_ == '"') {
-        std::string& buffer = strings.open_buffer();
-        StringSink sink(buffer);
-        parse_string(sink);
+        parse_string(strings.open_buffer());
         strings.close_element();
       } else {
         if (all_strings) {
@@ -217,34 +231,21 @@ class Parser {
       if (failed_) {
         return {};
       }
-      skip_space();
-      if (at_ < end_ && *at_ == ',') {
-        ++at_;
-        skip_space();
-        report_progress();
-        continue;
+      const Next next = after_element(']', "an array");
+      if (next == Next::failed) {
+        return {};
       }
-      if (at_ < end_ && *at_ == ']') {
-        ++at_;
+      if (next == Next::end) {
         break;
       }
-      fail(fmt::format("expected ',' or ']' in an array, found {}", describe_here()));
-      return {};
     }
     return all_strings ? Json(std::move(strings)) : Json(std::move(general));
   }
 
   Json parse_object(std::size_t depth) {
-    if (depth > kMaxDepth) {
-      fail(fmt::format("nested deeper than {} levels", kMaxDepth));
-      return {};
-    }
-    ++at_;  // '{'
-    skip_space();
     JsonObject object;
-    if (at_ < end_ && *at_ == '}') {
-      ++at_;
-      return Json(std::move(object));
+    if (!open_container(depth, '}')) {
+      return failed_ ? Json() : Json(std::move(object));
     }
     while (true) {
       if (at_ >= end_ || *at_ != '"') {
@@ -252,8 +253,7 @@ class Parser {
         return {};
       }
       std::string key;
-      StringSink sink(key);
-      parse_string(sink);
+      parse_string(key);
       if (failed_) {
         return {};
       }
@@ -269,25 +269,19 @@ class Parser {
         return {};
       }
       object.emplace_back(std::move(key), std::move(value));
-      skip_space();
-      if (at_ < end_ && *at_ == ',') {
-        ++at_;
-        skip_space();
-        report_progress();
-        continue;
+      const Next next = after_element('}', "an object");
+      if (next == Next::failed) {
+        return {};
       }
-      if (at_ < end_ && *at_ == '}') {
-        ++at_;
+      if (next == Next::end) {
         break;
       }
-      fail(fmt::format("expected ',' or '}}' in an object, found {}", describe_here()));
-      return {};
     }
     keep_last_of_repeated_keys(object);
     return Json(std::move(object));
   }
 
-  void parse_string(StringSink& sink) {
+  void parse_string(std::string& sink) {
     const char* opening = at_;
     ++at_;  // '"'
     while (true) {
@@ -317,7 +311,7 @@ class Parser {
   }
 
   // One UTF-8 sequence at at_ (its lead byte is non-ASCII), checked the way Python decodes.
-  bool copy_utf8_sequence(StringSink& sink) {
+  bool copy_utf8_sequence(std::string& sink) {
     const std::size_t length = base::utf8_sequence_length(
         std::string_view(at_, std::min<std::size_t>(4, static_cast<std::size_t>(end_ - at_))));
     if (length == 0) {
@@ -351,12 +345,12 @@ class Parser {
     return true;
   }
 
-  static void append_utf8(StringSink& sink, std::uint32_t code_point) {
+  static void append_utf8(std::string& sink, std::uint32_t code_point) {
     std::array<char, 4> bytes{};
     sink.append(bytes.data(), base::encode_utf8(code_point, bytes));
   }
 
-  bool parse_escape(StringSink& sink) {
+  bool parse_escape(std::string& sink) {
     const char* escape = at_;
     if (end_ - at_ < 2) {
       fail_at(escape, "a string is not closed");
