@@ -24,13 +24,6 @@ Json Json::integer(std::int64_t value) {
   return Json(JsonNumber{std::to_string(value)});
 }
 
-std::size_t Json::array_size() const {
-  if (kind() == Kind::string_array) {
-    return as_string_array().size();
-  }
-  return as_array().size();
-}
-
 bool Json::to_strings(std::vector<std::string>& out) const {
   out.clear();
   if (kind() == Kind::string_array) {

@@ -84,8 +84,6 @@ class Json {
   [[nodiscard]] const JsonObject& as_object() const { return std::get<JsonObject>(value_); }
   [[nodiscard]] JsonObject& as_object() { return std::get<JsonObject>(value_); }
 
-  // Number of elements of either array form.
-  [[nodiscard]] std::size_t array_size() const;
   // An array of strings (either form) as a vector; false when some element is not a string.
   [[nodiscard]] bool to_strings(std::vector<std::string>& out) const;
 

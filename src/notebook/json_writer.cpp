@@ -116,11 +116,6 @@ void JsonWriter::raw_number(std::string_view text) {
   out_.append(text);
 }
 
-void JsonWriter::integer(std::int64_t value) {
-  before_value();
-  out_.append(std::to_string(value));
-}
-
 void JsonWriter::value(const Json& value) {
   switch (value.kind()) {
     case Json::Kind::null:

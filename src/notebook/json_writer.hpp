@@ -27,7 +27,6 @@ class JsonWriter {
   // `text` split as str.splitlines(True) splits it, written as an array of strings.
   void lines(std::string_view text);
   void raw_number(std::string_view text);
-  void integer(std::int64_t value);
 
   void begin_object();
   // The caller gives keys in sorted order.
