@@ -1,5 +1,7 @@
 #include "base/utf8.hpp"
 
+#include <cstring>
+
 namespace tejun::base {
 
 std::size_t utf8_sequence_length(std::string_view text) noexcept {
@@ -45,6 +47,18 @@ std::size_t utf8_sequence_length(std::string_view text) noexcept {
 std::size_t find_invalid_utf8(std::string_view text) noexcept {
   std::size_t i = 0;
   while (i < text.size()) {
+    // Eight ASCII bytes at a time: output streams and JSON are mostly ASCII.
+    while (i + 8 <= text.size()) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, text.data() + i, sizeof word);
+      if ((word & 0x8080808080808080ULL) != 0) {
+        break;
+      }
+      i += 8;
+    }
+    if (i == text.size()) {
+      break;
+    }
     if (static_cast<std::uint8_t>(text[i]) < 0x80) {
       ++i;
       continue;

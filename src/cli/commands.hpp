@@ -14,5 +14,6 @@ struct CommandStatus {
 
 void add_convert_command(CLI::App& app, CommandStatus& status);
 void add_check_command(CLI::App& app, CommandStatus& status);
+void add_kernel_command(CLI::App& app, CommandStatus& status);
 
 }  // namespace tejun::cli

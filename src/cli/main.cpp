@@ -14,13 +14,14 @@ namespace {
 int run(int argc, char** argv) {
   CLI::App app{"tejun: executable runbooks. Jupyter-compatible, in one binary.", "tejun"};
   app.set_version_flag("--version", std::string("tejun ") + TEJUN_VERSION);
-  app.footer("Not built yet: kernel (the Jupyter kernel), run (headless runs), server and serve.");
+  app.footer("Not built yet: run (headless runs), server and serve.");
   // At most one; "none" is reported after parsing, so an unknown option is named first.
   app.require_subcommand(0, 1);
   app.fallthrough(false);
   CommandStatus status;
   add_convert_command(app, status);
   add_check_command(app, status);
+  add_kernel_command(app, status);
   try {
     app.parse(argc, argv);
     if (app.get_subcommands().empty()) {

@@ -1,0 +1,249 @@
+#include "exec/interpreter.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace tejun::exec {
+namespace {
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.front() == '\r')) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n')) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+// Splits "%name args" (without the percent signs) into name and args.
+std::pair<std::string_view, std::string_view> split_magic(std::string_view line) {
+  const auto space = line.find_first_of(" \t");
+  if (space == std::string_view::npos) {
+    return {line, {}};
+  }
+  return {line.substr(0, space), trim(line.substr(space + 1))};
+}
+
+StepError shell_error(const ShellResult& result, std::chrono::milliseconds timeout) {
+  switch (result.end) {
+    case ShellEnd::exited:
+      return {fmt::format("exit status {}", result.status),
+              result.stderr_tail.empty() ? fmt::format("the step exited with status {}", result.status)
+                                         : result.stderr_tail};
+    case ShellEnd::interrupted:
+      return {"KeyboardInterrupt",
+              "the step was interrupted" + (result.note.empty() ? std::string() : "; " + result.note)};
+    case ShellEnd::timed_out:
+      return {"TimeoutError", fmt::format("the step ran longer than {} s (%timeout) and was stopped",
+                                          static_cast<double>(timeout.count()) / 1000.0)};
+    case ShellEnd::input_refused:
+      return {"StdinNotAllowed",
+              "the step waits for input on stdin, but this front end does not send input "
+              "(allow_stdin is false): give the input in the step (a pipe or a here-document)"};
+    case ShellEnd::session_ended:
+      break;
+  }
+  return {"ShellExited", fmt::format("the shell session ended with status {} (exit or set -e in a step?); a new "
+                                     "session starts with the next step, without the variables and functions set "
+                                     "before{}",
+                                     result.status, result.stderr_tail.empty() ? "" : "\n" + result.stderr_tail)};
+}
+
+}  // namespace
+
+std::string_view shell_part(std::string_view code) {
+  if (code.starts_with("%%")) {
+    const auto newline = code.find('\n');
+    const auto [name, args] = split_magic(code.substr(2, newline == std::string_view::npos ? code.npos : newline - 2));
+    if (name != "bash" && name != "sh" && name != "time") {
+      return {};
+    }
+    return newline == std::string_view::npos ? std::string_view() : shell_part(code.substr(newline + 1));
+  }
+  while (!code.empty()) {
+    const auto newline = code.find('\n');
+    const auto line = trim(code.substr(0, newline));
+    if (!line.empty() && line.front() != '%' && line.front() != '#') {
+      return code;
+    }
+    code.remove_prefix(newline == std::string_view::npos ? code.size() : newline + 1);
+  }
+  return code;
+}
+
+Interpreter::Interpreter(ShellOptions options) : options_(options), session_(std::move(options), secrets_) {}
+
+std::optional<StepError> Interpreter::execute(std::string_view code, StepHost& host, const ExecuteOptions& options) {
+  Context context{host, options};
+  if (code.starts_with("%%")) {
+    const auto newline = code.find('\n');
+    const auto header = code.substr(2, newline == std::string_view::npos ? code.npos : newline - 2);
+    const auto body = newline == std::string_view::npos ? std::string_view() : code.substr(newline + 1);
+    const auto [name, args] = split_magic(trim(header));
+    return run_cell_magic(name, args, body, context);
+  }
+  // Line magics lead the step; the first other line starts its shell code.
+  while (!code.empty()) {
+    const auto newline = code.find('\n');
+    const auto line = trim(code.substr(0, newline));
+    if (!line.empty() && line.front() != '%' && line.front() != '#') {
+      break;
+    }
+    code.remove_prefix(newline == std::string_view::npos ? code.size() : newline + 1);
+    if (line.starts_with('%')) {
+      const auto [name, args] = split_magic(line.substr(1));
+      if (auto error = run_line_magic(name, args, context)) {
+        return error;
+      }
+    }
+  }
+  if (trim(code).empty()) {
+    return std::nullopt;
+  }
+  return run_shell(code, context);
+}
+
+std::optional<StepError> Interpreter::run_shell(std::string_view code, Context& context) {
+  StepLimits limits;
+  limits.allow_stdin = context.options.allow_stdin;
+  if (timeout_) {
+    limits.deadline = Clock::now() + *timeout_;
+  }
+  const auto result = session_.run(code, context.host, limits);
+  if (result.end == ShellEnd::exited && result.status == 0) {
+    return std::nullopt;
+  }
+  auto error = shell_error(result, timeout_.value_or(std::chrono::milliseconds(0)));
+  secrets_.mask_in_place(error.evalue);
+  return error;
+}
+
+std::optional<StepError> Interpreter::run_internal(const std::string& command, Context& context) {
+  const auto result = session_.run(command, context.host, {Clock::now() + std::chrono::seconds(10), false});
+  if (result.end == ShellEnd::exited && result.status == 0) {
+    return std::nullopt;
+  }
+  auto error = shell_error(result, std::chrono::seconds(10));
+  error.ename = "MagicError";
+  secrets_.mask_in_place(error.evalue);
+  return error;
+}
+
+std::optional<StepError> Interpreter::run_cell_magic(std::string_view name, std::string_view args,
+                                                     std::string_view body, Context& context) {
+  if (name == "bash" || name == "sh") {
+    if (!args.empty()) {
+      return StepError{"MagicError", fmt::format("%%{} takes no arguments; the step runs in the "
+                                                 "kernel's shell session",
+                                                 name)};
+    }
+    return trim(body).empty() ? std::nullopt : run_shell(body, context);
+  }
+  if (name == "time") {
+    return run_time(body, context);
+  }
+  if (name == "markdown" || name == "html") {
+    const std::string text = secrets_.mask(body);
+    context.host.display({{name == "html" ? "text/html" : "text/markdown", text}, {"text/plain", text}}, false);
+    return std::nullopt;
+  }
+  std::string known;
+  for (const auto& magic : magic_table()) {
+    if (magic.name.starts_with("%%")) {
+      known += known.empty() ? "" : " ";
+      known += magic.name;
+    }
+  }
+  return StepError{"MagicError",
+                   secrets_.mask(fmt::format("unknown cell magic %%{}; the cell magics are: {}", name, known))};
+}
+
+std::optional<StepError> Interpreter::run_line_magic(std::string_view name, std::string_view args, Context& context) {
+  if (name == "env") {
+    return run_env(args, context);
+  }
+  if (name == "cd") {
+    return run_cd(args, context);
+  }
+  if (name == "load_env") {
+    return run_load_env(args, context);
+  }
+  if (name == "timeout") {
+    return run_timeout(args, context);
+  }
+  if (name == "confirm") {
+    return run_confirm(args, context);
+  }
+  if (name == "secret") {
+    return run_secret(args, context);
+  }
+  if (name == "clear") {
+    context.host.clear_output();
+    return std::nullopt;
+  }
+  if (name == "lsmagic") {
+    std::string line = "Line magics:";
+    std::string cell = "Cell magics:";
+    for (const auto& magic : magic_table()) {
+      auto& target = magic.name.starts_with("%%") ? cell : line;
+      target += "  ";
+      target += magic.name;
+    }
+    context.host.display({{"text/plain", line + "\n" + cell}}, true);
+    return std::nullopt;
+  }
+  std::string known;
+  for (const auto& magic : magic_table()) {
+    if (!magic.name.starts_with("%%")) {
+      known += known.empty() ? "" : " ";
+      known += magic.name;
+    }
+  }
+  return StepError{"MagicError", secrets_.mask(fmt::format("unknown magic %{}; the line magics are: {} "
+                                                           "(cell magics: see %lsmagic)",
+                                                           name, known))};
+}
+
+Completeness Interpreter::is_complete(std::string_view code) {
+  if (code.starts_with("%%")) {
+    const auto newline = code.find('\n');
+    const auto [name, args] = split_magic(code.substr(2, newline == std::string_view::npos ? code.npos : newline - 2));
+    if (name != "bash" && name != "sh" && name != "time") {
+      return Completeness::complete;  // a display magic: any text is fine
+    }
+  }
+  const auto shell = shell_part(code);
+  if (trim(shell).empty()) {
+    return Completeness::complete;
+  }
+  return shell_completeness(shell, options_.bash_path);
+}
+
+std::optional<std::string> Interpreter::inspect(std::string_view code, std::size_t cursor) const {
+  cursor = std::min(cursor, code.size());
+  auto start = cursor;
+  while (start > 0 && code[start - 1] != ' ' && code[start - 1] != '\n' && code[start - 1] != '\t') {
+    --start;
+  }
+  auto end = cursor;
+  while (end < code.size() && code[end] != ' ' && code[end] != '\n' && code[end] != '\t') {
+    ++end;
+  }
+  auto word = code.substr(start, end - start);
+  while (word.ends_with('?')) {
+    word.remove_suffix(1);
+  }
+  if (!word.starts_with('%')) {
+    return std::nullopt;
+  }
+  for (const auto& magic : magic_table()) {
+    if (magic.name == word || (magic.name.starts_with("%%") && magic.name.substr(1) == word)) {
+      return fmt::format("{}\n\n{}", magic.usage, magic.help);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace tejun::exec

@@ -1,0 +1,93 @@
+// Runs the steps of a runbook kernel: magics first (%env, %cd, %secret, %%time, ...), then
+// shell code in the one session. Pure logic over StepHost: the kernel only calls it.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exec/secrets.hpp"
+#include "exec/shell_session.hpp"
+#include "exec/shell_syntax.hpp"
+#include "exec/step_host.hpp"
+
+namespace tejun::exec {
+
+struct StepError {
+  std::string ename;   // what kind of failure: "exit status 2", "KeyboardInterrupt", "MagicError"
+  std::string evalue;  // what happened, masked; for shell steps the last lines of stderr
+};
+
+struct ExecuteOptions {
+  bool allow_stdin = false;
+};
+
+struct Completion {
+  std::vector<std::string> matches;
+  std::size_t cursor_start = 0;
+  std::size_t cursor_end = 0;
+};
+
+struct MagicHelp {
+  std::string_view name;   // "%env" or "%%time"
+  std::string_view usage;  // "%env [NAME[=value]]"
+  std::string_view help;
+};
+
+// Every magic with its help, in the order %lsmagic lists them.
+[[nodiscard]] const std::vector<MagicHelp>& magic_table();
+
+class Interpreter {
+ public:
+  explicit Interpreter(ShellOptions options);
+  Interpreter(const Interpreter&) = delete;
+  Interpreter& operator=(const Interpreter&) = delete;
+  Interpreter(Interpreter&&) = delete;
+  Interpreter& operator=(Interpreter&&) = delete;
+  ~Interpreter() = default;
+
+  // Runs one step; nullopt when it succeeded.
+  std::optional<StepError> execute(std::string_view code, StepHost& host, const ExecuteOptions& options);
+
+  [[nodiscard]] Completeness is_complete(std::string_view code);
+  [[nodiscard]] Completion complete(std::string_view code, std::size_t cursor);
+  // Help for the magic under the cursor, if there is one.
+  [[nodiscard]] std::optional<std::string> inspect(std::string_view code, std::size_t cursor) const;
+
+  [[nodiscard]] const Secrets& secrets() const noexcept { return secrets_; }
+  void add_secret(std::string value) { secrets_.add(std::move(value)); }
+  ShellSession& session() noexcept { return session_; }
+
+ private:
+  struct Context {
+    StepHost& host;
+    const ExecuteOptions& options;
+  };
+
+  std::optional<StepError> run_shell(std::string_view code, Context& context);
+  std::optional<StepError> run_cell_magic(std::string_view name, std::string_view args, std::string_view body,
+                                          Context& context);
+  std::optional<StepError> run_line_magic(std::string_view name, std::string_view args, Context& context);
+  std::optional<StepError> run_env(std::string_view args, Context& context);
+  std::optional<StepError> run_cd(std::string_view args, Context& context);
+  std::optional<StepError> run_load_env(std::string_view args, Context& context);
+  std::optional<StepError> run_timeout(std::string_view args, Context& context);
+  std::optional<StepError> run_confirm(std::string_view args, Context& context);
+  std::optional<StepError> run_secret(std::string_view args, Context& context);
+  std::optional<StepError> run_time(std::string_view body, Context& context);
+  std::optional<StepError> run_internal(const std::string& command, Context& context);
+  [[nodiscard]] std::string session_directory() const;
+
+  ShellOptions options_;
+  Secrets secrets_;
+  ShellSession session_;
+  std::optional<std::chrono::milliseconds> timeout_;  // from %timeout, for every later step
+};
+
+// `code` without its leading line magics, blank lines and comments, and without a %%bash,
+// %%sh or %%time first line: the shell code bash will see (for is_complete).
+[[nodiscard]] std::string_view shell_part(std::string_view code);
+
+}  // namespace tejun::exec

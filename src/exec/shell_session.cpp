@@ -1,0 +1,271 @@
+#include "exec/shell_session.hpp"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "exec/process_tree.hpp"
+#include "exec/step_run.hpp"
+
+extern char** environ;  // NOLINT(readability-identifier-naming): POSIX's name
+
+namespace tejun::exec {
+namespace {
+
+using base::ErrorCode;
+using base::make_error;
+
+// bash reads steps on its stdin (-s); each step's own stdin is this descriptor, the pipe
+// that carries the front end's answers, and bash reports each step's status on kStatusFd.
+constexpr int kInputFd = 252;
+constexpr int kStatusFd = 254;
+constexpr int kPipeSize = 1 << 20;
+
+// Read by bash before the first step. Steps run at the top level (eval, not inside a loop
+// or function), so they can declare variables and functions as in a terminal. A SIGINT
+// (the interrupt) installs a DEBUG trap that, with extdebug, breaks out of the step's loops
+// and skips (or returns from functions past) every further command of the step, so the step
+// stops where it was and the session keeps its state.
+constexpr std::string_view kPrelude = R"BASH(shopt -s extdebug
+__tejun_skip() { return 2; }
+__tejun_interrupt() { trap '[[ $BASH_COMMAND == __tejun_finish* || ${FUNCNAME[0]-} == __tejun_finish ]] || { break 1000 2>/dev/null; __tejun_skip; }' DEBUG; }
+__tejun_finish() { local s=$1; trap - DEBUG; printf '%d\n' "$s" >&254; }
+trap __tejun_interrupt INT
+)BASH";
+
+struct Pipe {
+  UniqueFd read;
+  UniqueFd write;
+};
+
+base::Result<Pipe> make_pipe() {
+  std::array<int, 2> fds{};
+  if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
+    return make_error(ErrorCode::io_error, std::string("cannot create a pipe: ") + std::strerror(errno));
+  }
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+void set_nonblocking(int fd) {
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+// Runs in the child between fork and exec: async-signal-safe calls only.
+[[noreturn]] void exec_bash(const char* path, char* const* argv, const std::array<int, 5>& fds) {
+  ::setpgid(0, 0);  // its own group: a SIGINT sent to the kernel's group does not reach it
+  ::dup2(fds[3], 0);
+  ::dup2(fds[1], 1);
+  ::dup2(fds[2], 2);
+  ::dup2(fds[0], kInputFd);
+  ::dup2(fds[4], kStatusFd);
+  for (const int signal : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGCHLD, SIGHUP}) {
+    ::signal(signal, SIG_DFL);  // the kernel ignores or catches these; programs expect defaults
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(path, argv, environ);
+  ::_exit(127);
+}
+
+}  // namespace
+
+bool write_all(int fd, std::string_view text) {
+  while (!text.empty()) {
+    const auto written = ::write(fd, text.data(), text.size());
+    if (written < 0 && errno == EINTR) {
+      continue;
+    }
+    if (written <= 0) {
+      return false;  // EPIPE: bash is gone
+    }
+    text.remove_prefix(static_cast<std::size_t>(written));
+  }
+  return true;
+}
+
+std::string step_text(std::string_view code) {
+  // $'...' quoting: only the backslash and the single quote need escaping.
+  std::string text = "eval $'";
+  for (const char c : code) {
+    if (c == '\\' || c == '\'') {
+      text += '\\';
+    }
+    text += c;
+  }
+  text += "' 0<&252 252<&- 254>&-\n__tejun_finish $?\n";
+  return text;
+}
+
+std::string shell_quote(std::string_view text) {
+  std::string quoted = "'";
+  for (const char c : text) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted += c;
+    }
+  }
+  quoted += '\'';
+  return quoted;
+}
+
+ShellSession::ShellSession(ShellOptions options, const Secrets& secrets)
+    : options_(std::move(options)), secrets_(&secrets) {}
+
+ShellSession::~ShellSession() {
+  stop_process();
+}
+
+base::Result<void> ShellSession::start() {
+  if (pid_ > 0) {
+    return {};
+  }
+  auto commands = make_pipe();
+  auto statuses = make_pipe();
+  auto out = make_pipe();
+  auto err = make_pipe();
+  auto in = make_pipe();
+  for (auto* pipe : {&commands, &statuses, &out, &err, &in}) {
+    if (!*pipe) {
+      return pipe->error();
+    }
+  }
+  ::fcntl(out->read.get(), F_SETPIPE_SZ, kPipeSize);  // fewer wake-ups for large outputs
+  ::fcntl(err->read.get(), F_SETPIPE_SZ, kPipeSize);
+  std::string path = options_.bash_path;
+  std::string noprofile = "--noprofile";
+  std::string norc = "--norc";
+  std::string dash_s = "-s";
+  std::string name = "bash";  // argv[0]: error messages read "bash: line 3: ..."
+  std::array<char*, 5> argv{name.data(), noprofile.data(), norc.data(), dash_s.data(), nullptr};
+  const std::array<int, 5> child_fds{in->read.get(), out->write.get(), err->write.get(), commands->read.get(),
+                                     statuses->write.get()};
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    return make_error(ErrorCode::io_error, std::string("cannot start bash: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    exec_bash(path.c_str(), argv.data(), child_fds);
+  }
+  ::setpgid(pid, pid);  // also here, so the group exists before we might signal it
+  pid_ = pid;
+  commands_ = std::move(commands->write);
+  statuses_ = std::move(statuses->read);
+  stdout_ = std::move(out->read);
+  stderr_ = std::move(err->read);
+  stdin_ = std::move(in->write);
+  for (const int fd : {statuses_.get(), stdout_.get(), stderr_.get()}) {
+    set_nonblocking(fd);
+  }
+  stdin_link_ = descriptor_link(stdin_.get());
+  status_line_.clear();
+  if (!write_all(commands_.get(), kPrelude)) {
+    return make_error(ErrorCode::io_error, "bash ended as it started");
+  }
+  return {};
+}
+
+ShellResult ShellSession::run(std::string_view code, StepHost& host, const StepLimits& limits) {
+  if (code.find('\0') != std::string_view::npos) {
+    return {ShellEnd::exited, 2, "the step contains a NUL character, which bash cannot run", {}};
+  }
+  if (pid_ == 0) {
+    if (auto started = start(); !started) {
+      return {ShellEnd::session_ended, 127, started.error().message, {}};
+    }
+  }
+  StepRun step(*this, host, limits);
+  return step.run(code);
+}
+
+namespace {
+
+// Collects stdout for capture(); no front end, so no input and no interrupts.
+class CaptureHost final : public StepHost {
+ public:
+  std::string out;
+  std::string err;
+  void write_stream(StreamName name, std::string_view text) override {
+    (name == StreamName::out ? out : err).append(text);
+  }
+  void display(const MimeBundle& /*bundle*/, bool /*is_result*/) override {}
+  void clear_output() override {}
+  base::Result<std::string> ask(std::string_view /*prompt*/, bool /*password*/) override {
+    return make_error(ErrorCode::invalid_argument, "no input here");
+  }
+  WaitStatus wait(std::span<pollfd> fds, Clock::time_point until) override {
+    const auto now = Clock::now();
+    int timeout = -1;
+    if (until != Clock::time_point::max()) {
+      timeout = until <= now ? 0 : static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(until - now).count());
+    }
+    const int ready = ::poll(fds.data(), fds.size(), timeout);
+    return ready > 0 ? WaitStatus::ready : WaitStatus::timed_out;
+  }
+};
+
+constexpr auto kCaptureTimeout = std::chrono::seconds(5);
+
+}  // namespace
+
+base::Result<std::string> ShellSession::capture(std::string_view code) {
+  CaptureHost host;
+  const auto result = run(code, host, {Clock::now() + kCaptureTimeout, false});
+  if (result.end != ShellEnd::exited || result.status != 0) {
+    return make_error(ErrorCode::io_error, "the shell could not answer: " + host.err);
+  }
+  return std::move(host.out);
+}
+
+void ShellSession::reap() noexcept {
+  if (pid_ <= 0) {
+    return;
+  }
+  int status = 0;
+  if (::waitpid(pid_, &status, 0) == pid_) {
+    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  pid_ = 0;
+  close_pipes();
+}
+
+void ShellSession::close_pipes() noexcept {
+  for (auto* fd : {&commands_, &statuses_, &stdout_, &stderr_, &stdin_}) {
+    fd->reset();
+  }
+}
+
+void ShellSession::stop_process() noexcept {
+  if (pid_ <= 0) {
+    return;
+  }
+  // As a terminal that closes: SIGHUP to everything the session started, then SIGKILL.
+  auto tree = descendants_of(pid_);
+  tree.push_back(pid_);
+  commands_.reset();
+  signal_all(tree, SIGHUP);
+  ::kill(-pid_, SIGHUP);
+  for (int waited = 0; waited < 20; ++waited) {
+    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      pid_ = 0;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  signal_all(tree, SIGKILL);
+  if (pid_ > 0) {
+    ::kill(-pid_, SIGKILL);
+    reap();
+  }
+  close_pipes();
+}
+
+}  // namespace tejun::exec

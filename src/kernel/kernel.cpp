@@ -1,0 +1,298 @@
+#include "kernel/kernel.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <boost/json/value.hpp>
+#include <cerrno>
+#include <csignal>
+
+#include "base/ids.hpp"
+
+namespace tejun::kernel {
+namespace {
+
+using base::ErrorCode;
+using base::make_error;
+
+// The write end of the self-pipe that turns SIGINT and SIGTERM into something poll() sees.
+// A signal handler can reach nothing else, so this one file-scope variable is unavoidable.
+int signal_pipe_write = -1;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
+
+void on_signal(int signal) {
+  const int saved = errno;
+  const auto byte = static_cast<char>(signal);
+  [[maybe_unused]] const auto written = ::write(signal_pipe_write, &byte, 1);
+  errno = saved;
+}
+
+std::array<int, 2> install_signal_pipe() {
+  std::array<int, 2> fds{-1, -1};
+  if (::pipe2(fds.data(), O_CLOEXEC | O_NONBLOCK) != 0) {
+    return fds;
+  }
+  signal_pipe_write = fds[1];
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);  // a closed pipe is an error value, not a death
+  return fds;
+}
+
+}  // namespace
+
+Kernel::Kernel(protocol::ConnectionInfo info, std::unique_ptr<KernelSockets> sockets,
+               std::shared_ptr<spdlog::logger> logger, const KernelOptions& options)
+    : info_(std::move(info)),
+      sockets_(std::move(sockets)),
+      logger_(std::move(logger)),
+      signer_(info_.key),
+      session_id_(base::random_hex_id(32)),
+      interpreter_(exec::ShellOptions{options.bash_path}) {}
+
+Kernel::~Kernel() = default;
+
+int Kernel::run() {
+  const auto signal_pipe = install_signal_pipe();
+  signal_read_ = signal_pipe[0];
+  publish_status("starting", nullptr);
+  if (auto started = interpreter_.session().start(); !started) {
+    logger_->error("cannot start the shell session: {}", started.error().message);
+  }
+  logger_->info("kernel ready shell_port={} iopub_port={} control_port={}", info_.shell_port, info_.iopub_port,
+                info_.control_port);
+  while (!stopping_) {
+    std::array<zmq::pollitem_t, 3> items{{{sockets_->control.handle(), 0, ZMQ_POLLIN, 0},
+                                          {sockets_->shell.handle(), 0, ZMQ_POLLIN, 0},
+                                          {nullptr, signal_read_, ZMQ_POLLIN, 0}}};
+    try {
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(-1));
+    } catch (const zmq::error_t& error) {
+      if (error.num() == EINTR) {
+        continue;
+      }
+      throw;
+    }
+    if ((items[2].revents & ZMQ_POLLIN) != 0) {
+      check_signals();  // an interrupt with nothing running has nothing to stop
+    }
+    if ((items[0].revents & ZMQ_POLLIN) != 0) {
+      on_control_message();
+    }
+    if (!stopping_ && (items[1].revents & ZMQ_POLLIN) != 0) {
+      on_shell_message();
+    }
+  }
+  ::close(signal_pipe[0]);
+  ::close(signal_pipe[1]);
+  return exit_status_;
+}
+
+bool Kernel::check_signals() {
+  std::array<char, 16> signals{};
+  bool interrupted = false;
+  while (true) {
+    const auto count = ::read(signal_read_, signals.data(), signals.size());
+    if (count <= 0) {
+      break;
+    }
+    for (std::size_t i = 0; i < static_cast<std::size_t>(count); ++i) {
+      if (signals[i] == SIGTERM) {
+        logger_->info("SIGTERM: shutting down");
+        stopping_ = true;
+        interrupted = true;
+      } else {
+        interrupted = true;
+      }
+    }
+  }
+  return interrupted;
+}
+
+std::optional<protocol::Message> Kernel::receive(zmq::socket_t& socket, const char* channel) {
+  auto frames = receive_frames(socket);
+  if (frames.empty()) {
+    return std::nullopt;
+  }
+  auto message = protocol::decode_message(std::move(frames), signer_);
+  if (!message) {
+    // Never acted on: a bad signature means the sender does not hold the key.
+    logger_->warn("dropped a message on {}: {}", channel, message.error().message);
+    return std::nullopt;
+  }
+  return std::move(*message);
+}
+
+void Kernel::on_shell_message() {
+  while (auto request = receive(sockets_->shell, "shell")) {
+    dispatch(*request, false);
+    if (stopping_) {
+      return;
+    }
+  }
+}
+
+void Kernel::on_control_message() {
+  while (auto request = receive(sockets_->control, "control")) {
+    dispatch(*request, true);
+  }
+}
+
+void Kernel::reply(zmq::socket_t& socket, const protocol::Message& request, std::string_view msg_type,
+                   boost::json::object content) {
+  const auto message = protocol::make_child(request, msg_type, session_id_, std::move(content));
+  send_frames(socket, protocol::encode_message(message, signer_));
+}
+
+void Kernel::publish(std::string_view msg_type, boost::json::object content, const protocol::Message* parent) {
+  protocol::Message message;
+  if (parent != nullptr) {
+    message = protocol::make_child(*parent, msg_type, session_id_, std::move(content));
+    message.identities.clear();
+  } else {
+    message.header = protocol::make_header(msg_type, session_id_, "tejun");
+    message.content = std::move(content);
+  }
+  message.identities.emplace_back("kernel." + session_id_ + "." + std::string(msg_type));
+  if (!send_frames(sockets_->iopub, protocol::encode_message(message, signer_))) {
+    logger_->warn("iopub subscriber too slow: dropped a {} message", msg_type);
+  }
+}
+
+void Kernel::publish_status(const char* state, const protocol::Message* parent) {
+  publish("status", {{"execution_state", state}}, parent);
+}
+
+// StepHost: what running steps see.
+
+void Kernel::write_stream(exec::StreamName name, std::string_view text) {
+  if (current_silent_) {
+    return;
+  }
+  publish("stream", {{"name", name == exec::StreamName::out ? "stdout" : "stderr"}, {"text", text}}, current_);
+}
+
+void Kernel::display(const exec::MimeBundle& bundle, bool is_result) {
+  if (current_silent_) {
+    return;
+  }
+  boost::json::object data;
+  for (const auto& [mime, text] : bundle) {
+    data[mime] = text;
+  }
+  if (is_result) {
+    publish("execute_result",
+            {{"execution_count", execution_count_}, {"data", std::move(data)}, {"metadata", boost::json::object()}},
+            current_);
+  } else {
+    publish("display_data",
+            {{"data", std::move(data)}, {"metadata", boost::json::object()}, {"transient", boost::json::object()}},
+            current_);
+  }
+}
+
+void Kernel::clear_output() {
+  if (!current_silent_) {
+    publish("clear_output", {{"wait", false}}, current_);
+  }
+}
+
+base::Result<std::string> Kernel::ask(std::string_view prompt, bool password) {
+  if (!current_allow_stdin_ || current_ == nullptr) {
+    return make_error(ErrorCode::invalid_argument, "this front end does not send input (allow_stdin is false)");
+  }
+  // Answers that arrive late from an earlier question are not answers to this one.
+  while (!receive_frames(sockets_->stdin_socket).empty()) {
+  }
+  protocol::Message request =
+      protocol::make_child(*current_, "input_request", session_id_,
+                           {{"prompt", interpreter_.secrets().mask(prompt)}, {"password", password}});
+  send_frames(sockets_->stdin_socket, protocol::encode_message(request, signer_));
+  while (true) {
+    std::array<zmq::pollitem_t, 3> items{{{sockets_->stdin_socket.handle(), 0, ZMQ_POLLIN, 0},
+                                          {sockets_->control.handle(), 0, ZMQ_POLLIN, 0},
+                                          {nullptr, signal_read_, ZMQ_POLLIN, 0}}};
+    try {
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(-1));
+    } catch (const zmq::error_t& error) {
+      if (error.num() != EINTR) {
+        throw;
+      }
+    }
+    if ((items[2].revents & ZMQ_POLLIN) != 0 && check_signals()) {
+      interrupt_pending_ = true;
+    }
+    if ((items[1].revents & ZMQ_POLLIN) != 0) {
+      on_control_message();
+    }
+    if (interrupt_pending_ || stopping_) {
+      interrupt_pending_ = false;
+      return make_error(ErrorCode::invalid_argument, "interrupted while waiting for input");
+    }
+    if ((items[0].revents & ZMQ_POLLIN) != 0) {
+      auto answer = receive(sockets_->stdin_socket, "stdin");
+      if (answer && answer->msg_type() == "input_reply") {
+        const auto* value = answer->content.if_contains("value");
+        return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
+      }
+    }
+  }
+}
+
+exec::WaitStatus Kernel::wait(std::span<pollfd> fds, exec::Clock::time_point until) {
+  std::vector<zmq::pollitem_t> items{{sockets_->control.handle(), 0, ZMQ_POLLIN, 0},
+                                     {nullptr, signal_read_, ZMQ_POLLIN, 0}};
+  for (const auto& fd : fds) {
+    items.push_back({nullptr, fd.fd, fd.events, 0});
+  }
+  while (true) {
+    if (interrupt_pending_) {
+      interrupt_pending_ = false;
+      return exec::WaitStatus::interrupted;
+    }
+    auto timeout = std::chrono::milliseconds(-1);
+    if (until != exec::Clock::time_point::max()) {
+      const auto now = exec::Clock::now();
+      timeout = until <= now ? std::chrono::milliseconds(0) : std::chrono::ceil<std::chrono::milliseconds>(until - now);
+    }
+    int ready = 0;
+    try {
+      ready = zmq::poll(items.data(), items.size(), timeout);
+    } catch (const zmq::error_t& error) {
+      if (error.num() != EINTR) {
+        throw;
+      }
+      continue;
+    }
+    if (ready == 0) {
+      return exec::WaitStatus::timed_out;
+    }
+    if ((items[1].revents & ZMQ_POLLIN) != 0 && check_signals()) {
+      interrupt_pending_ = true;
+    }
+    if ((items[0].revents & ZMQ_POLLIN) != 0) {
+      on_control_message();
+      if (stopping_) {
+        interrupt_pending_ = true;  // shutdown while a step runs: stop the step first
+      }
+    }
+    bool any = false;
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      fds[i].revents = static_cast<short>(items[i + 2].revents);
+      any = any || fds[i].revents != 0;
+    }
+    if (interrupt_pending_) {
+      interrupt_pending_ = false;
+      return exec::WaitStatus::interrupted;
+    }
+    if (any) {
+      return exec::WaitStatus::ready;
+    }
+  }
+}
+
+}  // namespace tejun::kernel
