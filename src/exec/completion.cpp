@@ -68,19 +68,19 @@ Completion Interpreter::complete(std::string_view code, std::size_t cursor) {
     }
     const auto prefix = word.substr(name_start);
     completion.cursor_start = start + name_start;
-    if (auto names = session_.capture("compgen -v -- " + shell_quote(prefix))) {
+    if (auto names = capture("compgen -v -- " + shell_quote(prefix))) {
       completion.matches = split_lines(*names);
     }
     return completion;
   }
   if (is_command_position(code, start) && word.find('/') == std::string_view::npos) {
-    if (auto names = session_.capture("compgen -c -- " + shell_quote(word))) {
+    if (auto names = capture("compgen -c -- " + shell_quote(word))) {
       completion.matches = split_lines(*names);
       std::erase_if(completion.matches, [](const std::string& name) { return name.starts_with("__tejun"); });
     }
     return completion;
   }
-  auto files = session_.capture("compgen -f -- " + shell_quote(word));
+  auto files = capture("compgen -f -- " + shell_quote(word));
   if (!files) {
     return completion;
   }

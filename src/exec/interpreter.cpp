@@ -111,7 +111,7 @@ std::optional<StepError> Interpreter::run_shell(std::string_view code, Context& 
   if (timeout_) {
     limits.deadline = Clock::now() + *timeout_;
   }
-  const auto result = session_.run(code, context.host, limits);
+  const auto result = session_.run(take_pending() + std::string(code), context.host, limits);
   if (result.end == ShellEnd::exited && result.status == 0) {
     return std::nullopt;
   }
@@ -121,7 +121,8 @@ std::optional<StepError> Interpreter::run_shell(std::string_view code, Context& 
 }
 
 std::optional<StepError> Interpreter::run_internal(const std::string& command, Context& context) {
-  const auto result = session_.run(command, context.host, {Clock::now() + std::chrono::seconds(10), false});
+  const auto result =
+      session_.run(take_pending() + command, context.host, {Clock::now() + std::chrono::seconds(10), false});
   if (result.end == ShellEnd::exited && result.status == 0) {
     return std::nullopt;
   }
@@ -204,6 +205,16 @@ std::optional<StepError> Interpreter::run_line_magic(std::string_view name, std:
   return StepError{"MagicError", secrets_.mask(fmt::format("unknown magic %{}; the line magics are: {} "
                                                            "(cell magics: see %lsmagic)",
                                                            name, known))};
+}
+
+std::string Interpreter::take_pending() {
+  std::string pending = std::move(pending_);
+  pending_.clear();
+  return pending;
+}
+
+base::Result<std::string> Interpreter::capture(std::string_view code) {
+  return session_.capture(take_pending() + std::string(code));
 }
 
 Completeness Interpreter::is_complete(std::string_view code) {

@@ -79,11 +79,18 @@ class Interpreter {
   std::optional<StepError> run_time(std::string_view body, Context& context);
   std::optional<StepError> run_internal(const std::string& command, Context& context);
   [[nodiscard]] std::string session_directory() const;
+  // Runs `code` quietly after the pending %env assignments and returns its stdout.
+  base::Result<std::string> capture(std::string_view code);
+  // The pending %env assignments, taken: they go in front of the next code bash runs.
+  std::string take_pending();
 
   ShellOptions options_;
   Secrets secrets_;
   ShellSession session_;
   std::optional<std::chrono::milliseconds> timeout_;  // from %timeout, for every later step
+  // `%env NAME=value` costs no trip to bash: its export runs just before the next code bash
+  // runs, in order, so interpolation sees the same values it would have seen at once.
+  std::string pending_;
 };
 
 // `code` without its leading line magics, blank lines and comments, and without a %%bash,

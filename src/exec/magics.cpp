@@ -106,7 +106,7 @@ const std::vector<MagicHelp>& magic_table() {
 
 std::optional<StepError> Interpreter::run_env(std::string_view args, Context& context) {
   if (args.empty()) {
-    auto listing = session_.capture("env -0");
+    auto listing = capture("env -0");
     if (!listing) {
       return magic_error(listing.error().message);
     }
@@ -132,7 +132,7 @@ std::optional<StepError> Interpreter::run_env(std::string_view args, Context& co
     if (!is_variable_name(args)) {
       return magic_error(fmt::format("%env: '{}' is not a valid variable name", args));
     }
-    auto value = session_.capture(fmt::format("[[ -v {0} ]] && printf 'set:%s' \"${0}\"", args));
+    auto value = capture(fmt::format("[[ -v {0} ]] && printf 'set:%s' \"${0}\"", args));
     if (!value) {
       return magic_error(fmt::format("%env: {} is not set", args));
     }
@@ -153,7 +153,8 @@ std::optional<StepError> Interpreter::run_env(std::string_view args, Context& co
   if (!is_variable_name(name)) {
     return magic_error(secrets_.mask(fmt::format("%env: '{}' is not a valid variable name", name)));
   }
-  return run_internal(fmt::format("export {}={}", name, interpolated_word(value)), context);
+  pending_ += fmt::format("export {}={}\n", name, interpolated_word(value));
+  return std::nullopt;
 }
 
 std::optional<StepError> Interpreter::run_cd(std::string_view args, Context& context) {
