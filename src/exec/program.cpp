@@ -67,6 +67,7 @@ base::Result<ProgramResult> run_program(const std::vector<std::string>& argv, st
   posix_spawnattr_setsigdefault(&attributes.attributes, &defaults);
   posix_spawnattr_setflags(&attributes.attributes, POSIX_SPAWN_SETSIGDEF);
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   std::vector<std::string> copies(argv);
   for (auto& arg : copies) {
     args.push_back(arg.data());

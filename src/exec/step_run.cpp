@@ -15,10 +15,10 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr std::size_t kReadSize = 256 * 1024;
+constexpr std::size_t kReadSize = std::size_t{256} * 1024;
 // Output is sent when this much is pending, or when the oldest pending byte is this old:
 // small enough to see progress as it happens, large enough for 50 MB to go in few messages.
-constexpr std::size_t kFlushBytes = 64 * 1024;
+constexpr std::size_t kFlushBytes = std::size_t{64} * 1024;
 constexpr auto kFlushDelay = milliseconds(20);
 // A step that has been quiet this long is checked for a process reading stdin.
 constexpr auto kStdinProbeDelay = milliseconds(150);

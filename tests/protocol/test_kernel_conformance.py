@@ -447,8 +447,11 @@ class RawConnection:
         signature, parts = frames[delimiter + 1], frames[delimiter + 2:delimiter + 6]
         if not hmac.compare_digest(signature, self.sign(parts)):
             raise AssertionError(f"bad signature from the kernel on {parts[0]!r}")
-        header, parent, metadata, content = (json.loads(part.decode("utf-8")) for part in parts)  # strict UTF-8
-        json.dumps(content, ensure_ascii=False).encode("utf-8")  # and no lone surrogates from \u escapes
+        try:
+            header, parent, metadata, content = (json.loads(part.decode("utf-8")) for part in parts)
+            json.dumps(content, ensure_ascii=False).encode("utf-8")  # no lone surrogates from \u escapes either
+        except UnicodeError as error:
+            raise AssertionError(f"a message from the kernel that is not valid UTF-8: {error}: {parts}") from None
         return {"header": header, "parent_header": parent, "metadata": metadata, "content": content,
                 "msg_type": header["msg_type"]}
 
