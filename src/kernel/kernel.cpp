@@ -63,7 +63,7 @@ int Kernel::run() {
   if (auto started = interpreter_.session().start(); !started) {
     logger_->error("cannot start the shell session: {}", started.error().message);
   }
-  logger_->info("kernel ready shell_port={} iopub_port={} control_port={}", info_.shell_port, info_.iopub_port,
+  logger_->debug("kernel ready shell_port={} iopub_port={} control_port={}", info_.shell_port, info_.iopub_port,
                 info_.control_port);
   while (!stopping_) {
     std::array<zmq::pollitem_t, 3> items{{{sockets_->control.handle(), 0, ZMQ_POLLIN, 0},

@@ -75,7 +75,7 @@ void Kernel::dispatch(const protocol::Message& request, bool control) {
       {"interrupt_request", &Kernel::interrupt}};
   const auto found = kHandlers.find(request.msg_type());
   if (found == kHandlers.end()) {
-    logger_->info("ignored a {} message (not handled by this kernel)", request.msg_type());
+    logger_->debug("ignored a {} message (not handled by this kernel)", request.msg_type());
     return;
   }
   // A control request that arrives while a step runs must not replace the step's socket.
@@ -243,7 +243,7 @@ void Kernel::comm_info(const protocol::Message& request) {
 void Kernel::shutdown(const protocol::Message& request) {
   const bool restart = bool_field(request.content, "restart", false);
   reply(*current_socket_, request, "shutdown_reply", {{"status", "ok"}, {"restart", restart}});
-  logger_->info("shutdown requested restart={}", restart);
+  logger_->debug("shutdown requested restart={}", restart);
   stopping_ = true;
 }
 
