@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <ctime>
+
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -31,23 +33,49 @@ std::string read_small_file(const std::string& path) {
   return length > 0 ? std::string(buffer.data(), static_cast<std::size_t>(length)) : std::string();
 }
 
-// The parent id from /proc/PID/stat: the field after the state, after the last ')' (the
-// command name may itself contain spaces and parentheses).
-pid_t parent_of(std::string_view stat) {
-  const auto close = stat.rfind(')');
-  if (close == std::string_view::npos || close + 4 >= stat.size()) {
-    return 0;
-  }
-  const auto fields = stat.substr(close + 4);  // ") S " then the parent id
+struct ProcessStat {
+  char state = '?';
   pid_t parent = 0;
-  std::from_chars(fields.data(), fields.data() + fields.size(), parent);
-  return parent;
+  unsigned long long start_ticks = 0;
+};
+
+// The parent id (field 4) and start time (field 22) from /proc/PID/stat, counted after the
+// last ')' (the command name, field 2, may itself contain spaces and parentheses).
+ProcessStat parse_stat(std::string_view stat) {
+  ProcessStat parsed;
+  const auto close = stat.rfind(')');
+  if (close == std::string_view::npos || close + 2 >= stat.size()) {
+    return parsed;
+  }
+  auto rest = stat.substr(close + 2);  // field 3 onwards
+  for (int field = 3; field <= 22 && !rest.empty(); ++field) {
+    const auto space = rest.find(' ');
+    const auto value = rest.substr(0, space);
+    if (field == 3 && !value.empty()) {
+      parsed.state = value.front();
+    } else if (field == 4) {
+      std::from_chars(value.data(), value.data() + value.size(), parsed.parent);
+    } else if (field == 22) {
+      std::from_chars(value.data(), value.data() + value.size(), parsed.start_ticks);
+    }
+    rest.remove_prefix(space == std::string_view::npos ? rest.size() : space + 1);
+  }
+  return parsed;
 }
 
 }  // namespace
 
-std::vector<pid_t> descendants_of(pid_t root) {
+unsigned long long ticks_since_boot() {
+  timespec now{};
+  ::clock_gettime(CLOCK_BOOTTIME, &now);
+  const auto per_second = static_cast<unsigned long long>(::sysconf(_SC_CLK_TCK));
+  return static_cast<unsigned long long>(now.tv_sec) * per_second +
+         static_cast<unsigned long long>(now.tv_nsec) * per_second / 1000000000ULL;
+}
+
+std::vector<pid_t> descendants_of(pid_t root, unsigned long long since_ticks) {
   std::unordered_multimap<pid_t, pid_t> children;
+  std::unordered_map<pid_t, unsigned long long> start_ticks;
   const std::unique_ptr<DIR, CloseDirectory> proc(::opendir("/proc"));
   if (!proc) {
     return {};
@@ -58,9 +86,11 @@ std::vector<pid_t> descendants_of(pid_t root) {
     if (std::from_chars(name.data(), name.data() + name.size(), pid).ptr != name.data() + name.size()) {
       continue;
     }
-    const auto stat = read_small_file("/proc/" + std::string(name) + "/stat");
-    if (const auto parent = parent_of(stat); parent > 0) {
-      children.emplace(parent, pid);
+    const auto stat = parse_stat(read_small_file("/proc/" + std::string(name) + "/stat"));
+    if (stat.parent > 0) {
+      children.emplace(stat.parent, pid);
+      // A zombie has ended already; only its parent's wait is missing.
+      start_ticks.emplace(pid, stat.state == 'Z' ? ~0ULL : stat.start_ticks);
     }
   }
   std::vector<pid_t> found;
@@ -70,8 +100,10 @@ std::vector<pid_t> descendants_of(pid_t root) {
     frontier.pop_back();
     const auto [first, last] = children.equal_range(parent);
     for (auto it = first; it != last; ++it) {
-      found.push_back(it->second);
-      frontier.push_back(it->second);
+      if (const auto ticks = start_ticks[it->second]; ticks >= since_ticks && ticks != ~0ULL) {
+        found.push_back(it->second);
+      }
+      frontier.push_back(it->second);  // an older process may have started newer ones
     }
   }
   return found;

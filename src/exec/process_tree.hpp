@@ -10,8 +10,12 @@
 
 namespace tejun::exec {
 
-// Every live descendant of `root` (children first, then their children), not `root` itself.
-[[nodiscard]] std::vector<pid_t> descendants_of(pid_t root);
+// Every live descendant of `root` (children first, then their children), not `root` itself,
+// that started at or after `since_ticks` (clock ticks since boot, as /proc/PID/stat counts).
+[[nodiscard]] std::vector<pid_t> descendants_of(pid_t root, unsigned long long since_ticks = 0);
+
+// Now, in the clock ticks since boot that /proc/PID/stat uses for a process's start time.
+[[nodiscard]] unsigned long long ticks_since_boot();
 
 // Sends `signal` to each process; those that are gone already are skipped.
 void signal_all(const std::vector<pid_t>& processes, int signal);

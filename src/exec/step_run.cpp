@@ -59,13 +59,21 @@ StepRun::StepRun(ShellSession& session, StepHost& host, const StepLimits& limits
       limits_(limits),
       streams_{Stream{StreamName::out, OutputFilter(*session.secrets_), {}},
                Stream{StreamName::err, OutputFilter(*session.secrets_), {}}},
-      probe_at_(Clock::now() + kStdinProbeDelay) {}
+      probe_at_(Clock::now() + kStdinProbeDelay),
+      // One tick early: a tick is 10 ms and start times are rounded down to one.
+      started_ticks_(ticks_since_boot() - 1) {}
+
+std::vector<pid_t> StepRun::step_processes() const {
+  // Background jobs of earlier steps (a port-forward, say) are not this step's to stop.
+  return descendants_of(session_.pid_, started_ticks_);
+}
 
 ShellResult StepRun::run(std::string_view code) {
   if (!write_all(session_.commands_.get(), step_text(code))) {
     session_ended_ = true;
   }
-  while (!status_ && !session_ended_) {
+  // A stopped step is done when bash has reported and the processes it started are gone.
+  while (!session_ended_ && (!status_ || (stopping_ && escalation_ < 3 && !step_processes().empty()))) {
     std::array<pollfd, 3> fds{{{session_.stdout_.get(), POLLIN, 0},
                                {session_.stderr_.get(), POLLIN, 0},
                                {session_.statuses_.get(), POLLIN, 0}}};
@@ -256,7 +264,7 @@ void StepRun::begin_stop(ShellEnd why) {
   stopping_ = why;
   stop_started_ = Clock::now();
   escalation_ = 0;
-  auto tree = descendants_of(session_.pid_);
+  auto tree = step_processes();
   ::kill(session_.pid_, SIGINT);  // bash's trap: skip the rest of the step
   signal_all(tree, SIGINT);
 }
@@ -265,18 +273,20 @@ void StepRun::escalate(Clock::time_point now) {
   const auto elapsed = now - stop_started_;
   if (escalation_ == 0 && elapsed >= kTermAfter) {
     escalation_ = 1;
-    signal_all(descendants_of(session_.pid_), SIGTERM);
+    signal_all(step_processes(), SIGTERM);
   }
   if (escalation_ == 1 && elapsed >= kKillAfter) {
     escalation_ = 2;
-    signal_all(descendants_of(session_.pid_), SIGKILL);
+    signal_all(step_processes(), SIGKILL);
   }
   if (escalation_ == 2 && elapsed >= kAbandonAfter) {
-    // bash itself does not finish the step (a builtin loop that ignores the trap): end it.
     escalation_ = 3;
-    ::kill(-session_.pid_, SIGKILL);
-    ::kill(session_.pid_, SIGKILL);
-    session_ended_ = true;
+    if (!status_) {
+      // bash itself does not finish the step (a builtin loop that ignores the trap): end it.
+      ::kill(-session_.pid_, SIGKILL);
+      ::kill(session_.pid_, SIGKILL);
+      session_ended_ = true;
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "exec/output_filter.hpp"
 #include "exec/shell_session.hpp"
@@ -43,6 +44,8 @@ class StepRun {
   std::optional<int> status_;
   bool session_ended_ = false;
   std::optional<ShellEnd> stopping_;
+  unsigned long long started_ticks_;  // processes started since then belong to this step
+  [[nodiscard]] std::vector<pid_t> step_processes() const;
   Clock::time_point stop_started_;
   int escalation_ = 0;
   std::string stderr_tail_;
