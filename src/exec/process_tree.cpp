@@ -65,15 +65,22 @@ ProcessStat parse_stat(std::string_view stat) {
 
 }  // namespace
 
-unsigned long long ticks_since_boot() {
+ProcessEpoch process_epoch_now() {
+  ProcessEpoch epoch;
+  // "0.10 0.20 0.30 1/123 4567": the last field is the most recent process id.
+  const auto loadavg = read_small_file("/proc/loadavg");
+  if (const auto space = loadavg.rfind(' '); space != std::string::npos) {
+    std::from_chars(loadavg.data() + space + 1, loadavg.data() + loadavg.size(), epoch.last_pid);
+  }
   timespec now{};
   ::clock_gettime(CLOCK_BOOTTIME, &now);
   const auto per_second = static_cast<unsigned long long>(::sysconf(_SC_CLK_TCK));
-  return static_cast<unsigned long long>(now.tv_sec) * per_second +
-         static_cast<unsigned long long>(now.tv_nsec) * per_second / 1000000000ULL;
+  epoch.ticks = static_cast<unsigned long long>(now.tv_sec) * per_second +
+                static_cast<unsigned long long>(now.tv_nsec) * per_second / 1000000000ULL;
+  return epoch;
 }
 
-std::vector<pid_t> descendants_of(pid_t root, unsigned long long since_ticks) {
+std::vector<pid_t> descendants_of(pid_t root, ProcessEpoch since) {
   std::unordered_multimap<pid_t, pid_t> children;
   std::unordered_map<pid_t, unsigned long long> start_ticks;
   const std::unique_ptr<DIR, CloseDirectory> proc(::opendir("/proc"));
@@ -100,7 +107,9 @@ std::vector<pid_t> descendants_of(pid_t root, unsigned long long since_ticks) {
     frontier.pop_back();
     const auto [first, last] = children.equal_range(parent);
     for (auto it = first; it != last; ++it) {
-      if (const auto ticks = start_ticks[it->second]; ticks >= since_ticks && ticks != ~0ULL) {
+      const auto ticks = start_ticks[it->second];
+      const bool newer = ticks > since.ticks || (ticks == since.ticks && it->second > since.last_pid);
+      if (ticks != ~0ULL && newer) {
         found.push_back(it->second);
       }
       frontier.push_back(it->second);  // an older process may have started newer ones

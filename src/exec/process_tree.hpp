@@ -10,12 +10,19 @@
 
 namespace tejun::exec {
 
-// Every live descendant of `root` (children first, then their children), not `root` itself,
-// that started at or after `since_ticks` (clock ticks since boot, as /proc/PID/stat counts).
-[[nodiscard]] std::vector<pid_t> descendants_of(pid_t root, unsigned long long since_ticks = 0);
+// A moment, as precisely as /proc can tell which processes started after it: the clock tick
+// since boot (what /proc/PID/stat counts start times in; 10 ms) and the last process id the
+// system handed out (/proc/loadavg), for processes that started within that same tick.
+struct ProcessEpoch {
+  unsigned long long ticks = 0;
+  pid_t last_pid = 0;
+};
 
-// Now, in the clock ticks since boot that /proc/PID/stat uses for a process's start time.
-[[nodiscard]] unsigned long long ticks_since_boot();
+[[nodiscard]] ProcessEpoch process_epoch_now();
+
+// Every live descendant of `root` (children first, then their children), not `root` itself,
+// that started after `since`.
+[[nodiscard]] std::vector<pid_t> descendants_of(pid_t root, ProcessEpoch since = {});
 
 // Sends `signal` to each process; those that are gone already are skipped.
 void signal_all(const std::vector<pid_t>& processes, int signal);

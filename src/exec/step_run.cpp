@@ -60,12 +60,11 @@ StepRun::StepRun(ShellSession& session, StepHost& host, const StepLimits& limits
       streams_{Stream{StreamName::out, OutputFilter(*session.secrets_), {}},
                Stream{StreamName::err, OutputFilter(*session.secrets_), {}}},
       probe_at_(Clock::now() + kStdinProbeDelay),
-      // One tick early: a tick is 10 ms and start times are rounded down to one.
-      started_ticks_(ticks_since_boot() - 1) {}
+      started_(process_epoch_now()) {}
 
 std::vector<pid_t> StepRun::step_processes() const {
   // Background jobs of earlier steps (a port-forward, say) are not this step's to stop.
-  return descendants_of(session_.pid_, started_ticks_);
+  return descendants_of(session_.pid_, started_);
 }
 
 ShellResult StepRun::run(std::string_view code) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "exec/output_filter.hpp"
+#include "exec/process_tree.hpp"
 #include "exec/shell_session.hpp"
 
 namespace tejun::exec {
@@ -44,7 +45,7 @@ class StepRun {
   std::optional<int> status_;
   bool session_ended_ = false;
   std::optional<ShellEnd> stopping_;
-  unsigned long long started_ticks_;  // processes started since then belong to this step
+  ProcessEpoch started_;  // processes started after this belong to this step
   [[nodiscard]] std::vector<pid_t> step_processes() const;
   Clock::time_point stop_started_;
   int escalation_ = 0;
