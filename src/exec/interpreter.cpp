@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace tejun::exec {
 namespace {
@@ -49,6 +50,18 @@ StepError shell_error(const ShellResult& result, std::chrono::milliseconds timeo
                                      "session starts with the next step, without the variables and functions set "
                                      "before{}",
                                      result.status, result.stderr_tail.empty() ? "" : "\n" + result.stderr_tail)};
+}
+
+// The names of the cell magics (`cell`) or the line magics, joined by `separator`.
+std::string magic_names(bool cell, std::string_view separator) {
+  std::string names;
+  for (const auto& magic : magic_table()) {
+    if (magic.name.starts_with("%%") == cell) {
+      names += names.empty() ? "" : separator;
+      names += magic.name;
+    }
+  }
+  return names;
 }
 
 }  // namespace
@@ -150,61 +163,32 @@ std::optional<StepError> Interpreter::run_cell_magic(std::string_view name, std:
     context.host.display({{name == "html" ? "text/html" : "text/markdown", text}, {"text/plain", text}}, false);
     return std::nullopt;
   }
-  std::string known;
-  for (const auto& magic : magic_table()) {
-    if (magic.name.starts_with("%%")) {
-      known += known.empty() ? "" : " ";
-      known += magic.name;
-    }
-  }
-  return StepError{"MagicError",
-                   secrets_.mask(fmt::format("unknown cell magic %%{}; the cell magics are: {}", name, known))};
+  return StepError{"MagicError", secrets_.mask(fmt::format("unknown cell magic %%{}; the cell magics are: {}", name,
+                                                           magic_names(true, " ")))};
 }
 
 std::optional<StepError> Interpreter::run_line_magic(std::string_view name, std::string_view args, Context& context) {
-  if (name == "env") {
-    return run_env(args, context);
-  }
-  if (name == "cd") {
-    return run_cd(args, context);
-  }
-  if (name == "load_env") {
-    return run_load_env(args, context);
-  }
-  if (name == "timeout") {
-    return run_timeout(args, context);
-  }
-  if (name == "confirm") {
-    return run_confirm(args, context);
-  }
-  if (name == "secret") {
-    return run_secret(args, context);
+  using LineMagic = std::optional<StepError> (Interpreter::*)(std::string_view, Context&);
+  static const std::unordered_map<std::string_view, LineMagic> kLineMagics = {
+      {"env", &Interpreter::run_env},           {"cd", &Interpreter::run_cd},
+      {"load_env", &Interpreter::run_load_env}, {"timeout", &Interpreter::run_timeout},
+      {"confirm", &Interpreter::run_confirm},   {"secret", &Interpreter::run_secret}};
+  if (const auto found = kLineMagics.find(name); found != kLineMagics.end()) {
+    return (this->*(found->second))(args, context);
   }
   if (name == "clear") {
     context.host.clear_output();
     return std::nullopt;
   }
   if (name == "lsmagic") {
-    std::string line = "Line magics:";
-    std::string cell = "Cell magics:";
-    for (const auto& magic : magic_table()) {
-      auto& target = magic.name.starts_with("%%") ? cell : line;
-      target += "  ";
-      target += magic.name;
-    }
-    context.host.display({{"text/plain", line + "\n" + cell}}, true);
+    context.host.display(
+        {{"text/plain", "Line magics:  " + magic_names(false, "  ") + "\nCell magics:  " + magic_names(true, "  ")}},
+        true);
     return std::nullopt;
-  }
-  std::string known;
-  for (const auto& magic : magic_table()) {
-    if (!magic.name.starts_with("%%")) {
-      known += known.empty() ? "" : " ";
-      known += magic.name;
-    }
   }
   return StepError{"MagicError", secrets_.mask(fmt::format("unknown magic %{}; the line magics are: {} "
                                                            "(cell magics: see %lsmagic)",
-                                                           name, known))};
+                                                           name, magic_names(false, " ")))};
 }
 
 std::string Interpreter::take_pending() {

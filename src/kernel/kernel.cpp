@@ -64,32 +64,48 @@ int Kernel::run() {
     logger_->error("cannot start the shell session: {}", started.error().message);
   }
   logger_->debug("kernel ready shell_port={} iopub_port={} control_port={}", info_.shell_port, info_.iopub_port,
-                info_.control_port);
+                 info_.control_port);
+  std::vector<zmq::pollitem_t> items = control_items();
+  items.push_back({sockets_->shell.handle(), 0, ZMQ_POLLIN, 0});
   while (!stopping_) {
-    std::array<zmq::pollitem_t, 3> items{{{sockets_->control.handle(), 0, ZMQ_POLLIN, 0},
-                                          {sockets_->shell.handle(), 0, ZMQ_POLLIN, 0},
-                                          {nullptr, signal_read_, ZMQ_POLLIN, 0}}};
-    try {
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(-1));
-    } catch (const zmq::error_t& error) {
-      if (error.num() == EINTR) {
-        continue;
-      }
-      throw;
-    }
-    if ((items[2].revents & ZMQ_POLLIN) != 0) {
-      check_signals();  // an interrupt with nothing running has nothing to stop
-    }
-    if ((items[0].revents & ZMQ_POLLIN) != 0) {
-      on_control_message();
-    }
-    if (!stopping_ && (items[1].revents & ZMQ_POLLIN) != 0) {
+    poll_serving_control(items, std::chrono::milliseconds(-1));
+    if (!stopping_ && (items[2].revents & ZMQ_POLLIN) != 0) {
       on_shell_message();
     }
   }
   ::close(signal_pipe[0]);
   ::close(signal_pipe[1]);
   return exit_status_;
+}
+
+std::vector<zmq::pollitem_t> Kernel::control_items() {
+  return {{sockets_->control.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, signal_read_, ZMQ_POLLIN, 0}};
+}
+
+int Kernel::poll_serving_control(std::vector<zmq::pollitem_t>& items, std::chrono::milliseconds timeout) {
+  int ready = 0;
+  try {
+    ready = zmq::poll(items.data(), items.size(), timeout);
+  } catch (const zmq::error_t& error) {
+    if (error.num() != EINTR) {
+      throw;
+    }
+    for (auto& item : items) {
+      item.revents = 0;  // a signal: the self-pipe is readable on the next poll
+    }
+    return 0;
+  }
+  // An interrupt with no step running has nothing to stop.
+  if ((items[1].revents & ZMQ_POLLIN) != 0 && check_signals() && current_ != nullptr) {
+    interrupt_pending_ = true;
+  }
+  if ((items[0].revents & ZMQ_POLLIN) != 0) {
+    on_control_message();
+    if (stopping_ && current_ != nullptr) {
+      interrupt_pending_ = true;  // shutdown while a step runs: stop the step first
+    }
+  }
+  return ready;
 }
 
 bool Kernel::check_signals() {
@@ -212,28 +228,15 @@ base::Result<std::string> Kernel::ask(std::string_view prompt, bool password) {
       protocol::make_child(*current_, "input_request", session_id_,
                            {{"prompt", interpreter_.secrets().mask(prompt)}, {"password", password}});
   send_frames(sockets_->stdin_socket, protocol::encode_message(request, signer_));
+  std::vector<zmq::pollitem_t> items = control_items();
+  items.push_back({sockets_->stdin_socket.handle(), 0, ZMQ_POLLIN, 0});
   while (true) {
-    std::array<zmq::pollitem_t, 3> items{{{sockets_->stdin_socket.handle(), 0, ZMQ_POLLIN, 0},
-                                          {sockets_->control.handle(), 0, ZMQ_POLLIN, 0},
-                                          {nullptr, signal_read_, ZMQ_POLLIN, 0}}};
-    try {
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(-1));
-    } catch (const zmq::error_t& error) {
-      if (error.num() != EINTR) {
-        throw;
-      }
-    }
-    if ((items[2].revents & ZMQ_POLLIN) != 0 && check_signals()) {
-      interrupt_pending_ = true;
-    }
-    if ((items[1].revents & ZMQ_POLLIN) != 0) {
-      on_control_message();
-    }
+    poll_serving_control(items, std::chrono::milliseconds(-1));
     if (interrupt_pending_ || stopping_) {
       interrupt_pending_ = false;
       return make_error(ErrorCode::invalid_argument, "interrupted while waiting for input");
     }
-    if ((items[0].revents & ZMQ_POLLIN) != 0) {
+    if ((items[2].revents & ZMQ_POLLIN) != 0) {
       auto answer = receive(sockets_->stdin_socket, "stdin");
       if (answer && answer->msg_type() == "input_reply") {
         const auto* value = answer->content.if_contains("value");
@@ -244,8 +247,7 @@ base::Result<std::string> Kernel::ask(std::string_view prompt, bool password) {
 }
 
 exec::WaitStatus Kernel::wait(std::span<pollfd> fds, exec::Clock::time_point until) {
-  std::vector<zmq::pollitem_t> items{{sockets_->control.handle(), 0, ZMQ_POLLIN, 0},
-                                     {nullptr, signal_read_, ZMQ_POLLIN, 0}};
+  std::vector<zmq::pollitem_t> items = control_items();
   for (const auto& fd : fds) {
     items.push_back({nullptr, fd.fd, fd.events, 0});
   }
@@ -259,26 +261,8 @@ exec::WaitStatus Kernel::wait(std::span<pollfd> fds, exec::Clock::time_point unt
       const auto now = exec::Clock::now();
       timeout = until <= now ? std::chrono::milliseconds(0) : std::chrono::ceil<std::chrono::milliseconds>(until - now);
     }
-    int ready = 0;
-    try {
-      ready = zmq::poll(items.data(), items.size(), timeout);
-    } catch (const zmq::error_t& error) {
-      if (error.num() != EINTR) {
-        throw;
-      }
-      continue;
-    }
-    if (ready == 0) {
+    if (poll_serving_control(items, timeout) == 0 && exec::Clock::now() >= until) {
       return exec::WaitStatus::timed_out;
-    }
-    if ((items[1].revents & ZMQ_POLLIN) != 0 && check_signals()) {
-      interrupt_pending_ = true;
-    }
-    if ((items[0].revents & ZMQ_POLLIN) != 0) {
-      on_control_message();
-      if (stopping_) {
-        interrupt_pending_ = true;  // shutdown while a step runs: stop the step first
-      }
     }
     bool any = false;
     for (std::size_t i = 0; i < fds.size(); ++i) {

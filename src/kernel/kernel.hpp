@@ -50,6 +50,11 @@ class Kernel final : private exec::StepHost {
   void publish(std::string_view msg_type, boost::json::object content, const protocol::Message* parent);
   void publish_status(const char* state, const protocol::Message* parent);
   bool check_signals();  // true when an interrupt arrived
+  // Control socket and signal pipe, the first two items of every wait.
+  std::vector<zmq::pollitem_t> control_items();
+  // Polls `items` (control_items() first), serves control requests and notes interrupts;
+  // returns how many items are ready (0 on timeout or a signal).
+  int poll_serving_control(std::vector<zmq::pollitem_t>& items, std::chrono::milliseconds timeout);
 
   // Handlers (shell and control).
   void kernel_info(const protocol::Message& request);
