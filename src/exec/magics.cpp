@@ -153,7 +153,7 @@ std::optional<StepError> Interpreter::run_env(std::string_view args, Context& co
   if (!is_variable_name(name)) {
     return magic_error(secrets_.mask(fmt::format("%env: '{}' is not a valid variable name", name)));
   }
-  pending_ += fmt::format("export {}={}\n", name, interpolated_word(value));
+  pending_ += fmt::format("export {}={}; ", name, interpolated_word(value));  // same line: keeps line numbers
   return std::nullopt;
 }
 

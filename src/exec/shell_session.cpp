@@ -8,6 +8,9 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+
 #include <thread>
 #include <vector>
 
@@ -27,17 +30,34 @@ using base::make_error;
 constexpr int kInputFd = 252;
 constexpr int kStatusFd = 254;
 constexpr int kPipeSize = 1 << 20;
+constexpr auto kReadyLimit = std::chrono::seconds(5);
 
-// Read by bash before the first step. Steps run at the top level (eval, not inside a loop
-// or function), so they can declare variables and functions as in a terminal. A SIGINT
-// (the interrupt) installs a DEBUG trap that, with extdebug, breaks out of the step's loops
-// and skips (or returns from functions past) every further command of the step, so the step
-// stops where it was and the session keeps its state.
-constexpr std::string_view kPrelude = R"BASH(shopt -s extdebug
+// Steps run in a function, __tejun_run, defined on line 1 of a file named "bash": bash then
+// counts each step's lines from 1 and names them as it does for `bash -c` ("bash: line 2:
+// foo: command not found"), whatever came before in the session. In the function,
+// `declare` and `typeset` are aliased to their global forms, so a step declares variables,
+// arrays and functions for the whole session, as in a terminal.
+constexpr std::string_view kRunnerFile = "__tejun_run() { eval \"$__tejun_code\"; }\n";
+
+// Read by bash before the first step (@RUNNER_DIR@: the folder holding kRunnerFile). A SIGINT (the
+// interrupt) installs a DEBUG trap that, with extdebug, breaks out of the step's loops and
+// returns from functions past every further command of the step, so the step stops where
+// it was and the session keeps its state. "ready" on the status pipe says the runner file
+// has been read and may go.
+constexpr std::string_view kPrelude = R"BASH(shopt -s extdebug expand_aliases
+shopt -u sourcepath
+__tejun_cwd=$PWD
+builtin cd -- @RUNNER_DIR@ && source bash
+builtin cd -- "$__tejun_cwd"
+shopt -s sourcepath
+unset __tejun_cwd
+declare -F __tejun_run >/dev/null || __tejun_run() { eval "$__tejun_code"; }
+alias declare='declare -g' typeset='typeset -g'
 __tejun_skip() { return 2; }
 __tejun_interrupt() { trap '[[ $BASH_COMMAND == __tejun_finish* || ${FUNCNAME[0]-} == __tejun_finish ]] || { break 1000 2>/dev/null; __tejun_skip; }' DEBUG; }
-__tejun_finish() { local s=$1; trap - DEBUG; printf '%d\n' "$s" >&254; }
+__tejun_finish() { local s=$1; trap - DEBUG; unset __tejun_code; printf '%d\n' "$s" >&254; }
 trap __tejun_interrupt INT
+printf 'ready\n' >&254
 )BASH";
 
 struct Pipe {
@@ -93,15 +113,39 @@ bool write_all(int fd, std::string_view text) {
 
 std::string step_text(std::string_view code) {
   // $'...' quoting: only the backslash and the single quote need escaping.
-  std::string text = "eval $'";
+  std::string text = "__tejun_code=$'";
   for (const char c : code) {
     if (c == '\\' || c == '\'') {
       text += '\\';
     }
     text += c;
   }
-  text += "' 0<&252 252<&- 254>&-\n__tejun_finish $?\n";
+  text += "'; __tejun_run 0<&252 252<&- 254>&-\n__tejun_finish $?\n";
   return text;
+}
+
+base::Result<std::string> write_runner_file() {
+  std::error_code ec;
+  auto pattern = (std::filesystem::temp_directory_path(ec) / "tejun-XXXXXX").string();
+  if (ec || ::mkdtemp(pattern.data()) == nullptr) {
+    return make_error(ErrorCode::io_error, std::string("cannot create a temporary folder: ") + std::strerror(errno));
+  }
+  std::ofstream file(std::filesystem::path(pattern) / "bash", std::ios::binary);
+  file << kRunnerFile;
+  file.close();
+  if (!file) {
+    std::filesystem::remove_all(pattern, ec);
+    return make_error(ErrorCode::io_error, "cannot write into " + pattern);
+  }
+  return pattern;
+}
+
+void ShellSession::remove_runner_file() noexcept {
+  if (!runner_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(runner_dir_, ec);
+    runner_dir_.clear();
+  }
 }
 
 std::string shell_quote(std::string_view text) {
@@ -167,10 +211,43 @@ base::Result<void> ShellSession::start() {
   }
   stdin_link_ = descriptor_link(stdin_.get());
   status_line_.clear();
-  if (!write_all(commands_.get(), kPrelude)) {
+  auto runner_dir = write_runner_file();
+  if (!runner_dir) {
+    stop_process();
+    return runner_dir.error();
+  }
+  runner_dir_ = *runner_dir;
+  std::string prelude(kPrelude);
+  prelude.replace(prelude.find("@RUNNER_DIR@"), std::string_view("@RUNNER_DIR@").size(), shell_quote(runner_dir_));
+  if (!write_all(commands_.get(), prelude)) {
     return make_error(ErrorCode::io_error, "bash ended as it started");
   }
+  await_ready();
   return {};
+}
+
+void ShellSession::await_ready() noexcept {
+  // bash reads the prelude in a few milliseconds; the runner file goes as soon as it has, so
+  // that no kill of the kernel can leave it behind. Should bash be slow, the first step's
+  // status read removes it instead.
+  const auto deadline = Clock::now() + kReadyLimit;
+  while (status_line_.find('\n') == std::string::npos) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    pollfd fd{statuses_.get(), POLLIN, 0};
+    if (left <= 0 || ::poll(&fd, 1, static_cast<int>(left)) <= 0) {
+      return;
+    }
+    std::array<char, 64> buffer{};
+    const auto length = ::read(statuses_.get(), buffer.data(), buffer.size());
+    if (length <= 0) {
+      return;
+    }
+    status_line_.append(buffer.data(), static_cast<std::size_t>(length));
+  }
+  if (status_line_.starts_with("ready\n")) {
+    status_line_.erase(0, 6);
+    remove_runner_file();
+  }
 }
 
 ShellResult ShellSession::run(std::string_view code, StepHost& host, const StepLimits& limits) {
@@ -244,6 +321,7 @@ void ShellSession::close_pipes() noexcept {
 }
 
 void ShellSession::stop_process() noexcept {
+  remove_runner_file();
   if (pid_ <= 0) {
     return;
   }

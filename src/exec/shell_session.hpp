@@ -1,9 +1,9 @@
 // One bash process per kernel that runs every shell step, so that variables, the working
 // directory and functions set by one step are there in the next, as in a terminal.
 //
-// Steps reach bash on its stdin (bash -s), each runs with its own stdin redirected to the
-// pipe of the front end's answers and ends by writing its exit status on another pipe, so
-// stdout and stderr carry nothing but the step's output. An
+// Steps reach bash on its stdin (bash -s), each runs (in the function __tejun_run) with its
+// own stdin redirected to the pipe of the front end's answers and ends by writing its exit
+// status on another pipe, so stdout and stderr carry nothing but the step's output. An
 // interrupt sends SIGINT to the step's process tree, then SIGTERM, then SIGKILL, and bash
 // skips the rest of the step without losing its state.
 #pragma once
@@ -72,6 +72,8 @@ class ShellSession {
   void stop_process() noexcept;
   void reap() noexcept;
   void close_pipes() noexcept;
+  void remove_runner_file() noexcept;
+  void await_ready() noexcept;
 
   ShellOptions options_;
   const Secrets* secrets_;
@@ -84,12 +86,14 @@ class ShellSession {
   UniqueFd stdin_;           // the write end of bash's stdin: answers from the front end
   std::string stdin_link_;   // "pipe:[inode]" of bash's stdin, to recognise readers
   std::string status_line_;  // a status read in part
+  std::string runner_dir_;   // holds the file that defines __tejun_run, until bash has read it
 };
 
 // Quotes `text` for bash as one word ('...' with ' written as '\'').
 [[nodiscard]] std::string shell_quote(std::string_view text);
 
-// What bash reads to run `code` as one step: an eval at the top level, then the status report.
+// What bash reads to run `code` as one step: the code in a variable, __tejun_run to eval it,
+// then the status report.
 [[nodiscard]] std::string step_text(std::string_view code);
 
 // Writes all of `text`; false when the reader has gone.

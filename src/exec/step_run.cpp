@@ -167,6 +167,20 @@ void StepRun::read_status() {
   if (newline == std::string::npos) {
     return;
   }
+  if (std::string_view(line).substr(0, newline) == "ready") {
+    line.erase(0, newline + 1);
+    session_.remove_runner_file();  // bash has read it; the next line is this step's status
+    if (line.find('\n') != std::string::npos) {
+      read_status_line();
+    }
+    return;
+  }
+  read_status_line();
+}
+
+void StepRun::read_status_line() {
+  auto& line = session_.status_line_;
+  const auto newline = line.find('\n');
   int status = 0;
   std::from_chars(line.data(), line.data() + newline, status);
   line.erase(0, newline + 1);

@@ -27,6 +27,7 @@ class StepRun {
 
   void read_output(int fd, Stream& stream);
   void read_status();
+  void read_status_line();
   void flush(Stream& stream);
   void flush_all();
   [[nodiscard]] bool flush_due(Clock::time_point now) const;
