@@ -18,6 +18,9 @@ StepError magic_error(std::string message) {
   return {"MagicError", std::move(message)};
 }
 
+// Queued %env exports past this size are applied at once rather than kept.
+constexpr std::size_t kMaxPendingBytes = std::size_t{64} * 1024;
+
 // The value of %env NAME=value as a double-quoted bash word: {OTHER} becomes ${OTHER} (the
 // form GitLab's runbooks use), everything else is literal.
 std::string interpolated_word(std::string_view value) {
@@ -154,6 +157,9 @@ std::optional<StepError> Interpreter::run_env(std::string_view args, Context& co
     return magic_error(secrets_.mask(fmt::format("%env: '{}' is not a valid variable name", name)));
   }
   pending_ += fmt::format("export {}={}; ", name, interpolated_word(value));  // same line: keeps line numbers
+  if (pending_.size() > kMaxPendingBytes) {
+    return run_internal("", context);  // bounded: a long run of %env steps is applied now
+  }
   return std::nullopt;
 }
 

@@ -132,7 +132,7 @@ Clock::time_point StepRun::next_wake() const {
 }
 
 void StepRun::read_output(int fd, Stream& stream) {
-  std::string buffer(kReadSize, '\0');
+  auto& buffer = read_buffer();
   const auto length = ::read(fd, buffer.data(), buffer.size());
   if (length <= 0) {
     return;  // EAGAIN, or EOF when bash has gone (the status pipe reports that)
@@ -149,6 +149,13 @@ void StepRun::read_output(int fd, Stream& stream) {
     flush(stream);
   }
   probe_at_ = Clock::now() + kStdinProbeDelay;
+}
+
+std::string& StepRun::read_buffer() {
+  if (read_buffer_.empty()) {
+    read_buffer_.resize(kReadSize);  // once per step, not once per read
+  }
+  return read_buffer_;
 }
 
 void StepRun::read_status() {
@@ -221,7 +228,7 @@ void StepRun::drain_and_finish() {
   // The step has ended: what its processes wrote is in the pipes already.
   for (std::size_t index = 0; index < streams_.size(); ++index) {
     const int fd = index == 0 ? session_.stdout_.get() : session_.stderr_.get();
-    std::string buffer(kReadSize, '\0');
+    auto& buffer = read_buffer();
     while (fd >= 0) {
       const auto length = ::read(fd, buffer.data(), buffer.size());
       if (length <= 0) {

@@ -27,6 +27,7 @@ class StepRun {
 
   void read_output(int fd, Stream& stream);
   void read_status();
+  std::string& read_buffer();
   void read_status_line();
   void flush(Stream& stream);
   void flush_all();
@@ -51,6 +52,7 @@ class StepRun {
   Clock::time_point stop_started_;
   int escalation_ = 0;
   std::string stderr_tail_;
+  std::string read_buffer_;
   std::string last_line_;  // the text after the last newline sent: a program's prompt
 };
 

@@ -47,6 +47,9 @@ std::int64_t code_point_offset(std::string_view text, std::size_t bytes) {
   return count;
 }
 
+// The history kept in memory: the newest half survives when it is full.
+constexpr std::size_t kMaxHistoryEntries = 10000;
+
 }  // namespace
 
 boost::json::object kernel_info_content() {
@@ -99,6 +102,9 @@ void Kernel::execute(const protocol::Message& request) {
   if (store_history) {
     ++execution_count_;
     history_.push_back({execution_count_, code});
+    if (history_.size() > kMaxHistoryEntries) {
+      history_.erase(history_.begin(), history_.begin() + static_cast<std::ptrdiff_t>(history_.size() / 2));
+    }
   }
   if (!silent) {
     publish("execute_input", {{"code", interpreter_.secrets().mask(code)}, {"execution_count", execution_count_}},

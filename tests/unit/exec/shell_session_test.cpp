@@ -136,3 +136,23 @@ TEST(Interpreter, CompletesMagicsVariablesAndInspectsMagics) {
 
 }  // namespace
 }  // namespace tejun::exec
+
+namespace tejun::exec {
+namespace {
+
+TEST(Interpreter, AppliesQueuedEnvAssignmentsInOrderAndBounded) {
+  Interpreter interpreter({});
+  RecordingHost host;
+  // Far more than the queue holds (64 KiB): some are applied early, all in order.
+  for (int i = 0; i < 3000; ++i) {
+    ASSERT_FALSE(interpreter.execute("%env STEP=" + std::to_string(i) + "-{STEP}-padding-padding", host, {}));
+    if (i == 0) {
+      ASSERT_FALSE(interpreter.execute("%env STEP=0", host, {}));
+    }
+  }
+  ASSERT_FALSE(interpreter.execute("echo \"${STEP:0:24}\"", host, {}));
+  EXPECT_EQ(host.out, "2999-2998-2997-2996-2995\n");
+}
+
+}  // namespace
+}  // namespace tejun::exec
