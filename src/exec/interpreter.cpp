@@ -156,6 +156,9 @@ std::optional<StepError> Interpreter::run_cell_magic(std::string_view name, std:
     return trim(body).empty() ? std::nullopt : run_shell(body, context);
   }
   if (name == "time") {
+    if (body.starts_with("%%")) {
+      return StepError{"MagicError", "%%time must be followed by the code to time, not another cell magic"};
+    }
     return run_time(body, context);
   }
   if (name == "markdown" || name == "html") {

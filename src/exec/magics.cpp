@@ -228,7 +228,8 @@ std::optional<StepError> Interpreter::run_timeout(std::string_view args, Context
   }
   double seconds = 0;
   const auto [end, ec] = std::from_chars(args.data(), args.data() + args.size(), seconds);
-  if (ec != std::errc() || end != args.data() + args.size() || seconds <= 0) {
+  constexpr double kLongestTimeout = 1e7;  // about 115 days: past that, use "off"
+  if (ec != std::errc() || end != args.data() + args.size() || !(seconds > 0 && seconds <= kLongestTimeout)) {
     return magic_error(fmt::format("%timeout: expected a number of seconds (or off), found '{}'", args));
   }
   timeout_ = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0));

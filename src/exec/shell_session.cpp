@@ -219,14 +219,15 @@ base::Result<void> ShellSession::start() {
   runner_dir_ = *runner_dir;
   std::string prelude(kPrelude);
   prelude.replace(prelude.find("@RUNNER_DIR@"), std::string_view("@RUNNER_DIR@").size(), shell_quote(runner_dir_));
-  if (!write_all(commands_.get(), prelude)) {
-    return make_error(ErrorCode::io_error, "bash ended as it started");
+  if (!write_all(commands_.get(), prelude) || !await_ready()) {
+    stop_process();
+    return make_error(ErrorCode::io_error,
+                      options_.bash_path + " did not start as bash (tejun runs steps with bash 4 or later)");
   }
-  await_ready();
   return {};
 }
 
-void ShellSession::await_ready() noexcept {
+bool ShellSession::await_ready() noexcept {
   // bash reads the prelude in a few milliseconds; the runner file goes as soon as it has, so
   // that no kill of the kernel can leave it behind. Should bash be slow, the first step's
   // status read removes it instead.
@@ -235,12 +236,12 @@ void ShellSession::await_ready() noexcept {
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
     pollfd fd{statuses_.get(), POLLIN, 0};
     if (left <= 0 || ::poll(&fd, 1, static_cast<int>(left)) <= 0) {
-      return;
+      return true;  // slow, not gone: the first step's status read finishes this
     }
     std::array<char, 64> buffer{};
     const auto length = ::read(statuses_.get(), buffer.data(), buffer.size());
     if (length <= 0) {
-      return;
+      return false;  // it exited: not a bash that understood the prelude
     }
     status_line_.append(buffer.data(), static_cast<std::size_t>(length));
   }
@@ -248,6 +249,7 @@ void ShellSession::await_ready() noexcept {
     status_line_.erase(0, 6);
     remove_runner_file();
   }
+  return true;
 }
 
 ShellResult ShellSession::run(std::string_view code, StepHost& host, const StepLimits& limits) {
@@ -312,6 +314,7 @@ void ShellSession::reap() noexcept {
   }
   pid_ = 0;
   close_pipes();
+  remove_runner_file();
 }
 
 void ShellSession::close_pipes() noexcept {

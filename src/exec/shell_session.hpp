@@ -73,7 +73,7 @@ class ShellSession {
   void reap() noexcept;
   void close_pipes() noexcept;
   void remove_runner_file() noexcept;
-  void await_ready() noexcept;
+  bool await_ready() noexcept;  // false when bash exited instead of reading the prelude
 
   ShellOptions options_;
   const Secrets* secrets_;

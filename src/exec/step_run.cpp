@@ -208,7 +208,11 @@ void StepRun::flush(Stream& stream) {
   if (stream.name == StreamName::err) {
     stderr_tail_ += stream.pending;
     if (stderr_tail_.size() > kStderrTailBytes) {
-      stderr_tail_.erase(0, stderr_tail_.size() - kStderrTailBytes);
+      auto cut = stderr_tail_.size() - kStderrTailBytes;
+      while (cut < stderr_tail_.size() && (static_cast<unsigned char>(stderr_tail_[cut]) & 0xC0U) == 0x80U) {
+        ++cut;  // not inside a UTF-8 sequence
+      }
+      stderr_tail_.erase(0, cut);
     }
   }
   stream.pending.clear();

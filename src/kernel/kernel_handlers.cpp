@@ -5,6 +5,7 @@
 #include <boost/json/value.hpp>
 #include <unordered_map>
 
+#include "exec/output_filter.hpp"
 #include "kernel/kernel.hpp"
 
 namespace tejun::kernel {
@@ -47,6 +48,12 @@ std::int64_t code_point_offset(std::string_view text, std::size_t bytes) {
   return count;
 }
 
+// What control requests may ask while a step runs: nothing that needs the shell session.
+bool serves_while_busy(std::string_view msg_type) {
+  return msg_type == "kernel_info_request" || msg_type == "shutdown_request" || msg_type == "interrupt_request" ||
+         msg_type == "comm_info_request" || msg_type == "is_complete_request" || msg_type == "inspect_request";
+}
+
 // The history kept in memory: the newest half survives when it is full.
 constexpr std::size_t kMaxHistoryEntries = 10000;
 
@@ -77,6 +84,18 @@ void Kernel::dispatch(const protocol::Message& request, bool control) {
       {"comm_info_request", &Kernel::comm_info},     {"shutdown_request", &Kernel::shutdown},
       {"interrupt_request", &Kernel::interrupt}};
   const auto found = kHandlers.find(request.msg_type());
+  if (control && current_ != nullptr && found != kHandlers.end() && !serves_while_busy(request.msg_type())) {
+    // The shell session is running a step: a second one cannot run beside it.
+    auto reply_type = std::string(request.msg_type());
+    reply_type.replace(reply_type.size() - std::string_view("request").size(), std::string_view("request").size(),
+                       "reply");
+    reply(sockets_->control, request, reply_type,
+          {{"status", "error"},
+           {"ename", "KernelBusy"},
+           {"evalue", "a step is running; send this on the shell channel"},
+           {"traceback", boost::json::array()}});
+    return;
+  }
   if (found == kHandlers.end()) {
     logger_->debug("ignored a {} message (not handled by this kernel)", request.msg_type());
     return;
@@ -96,7 +115,8 @@ void Kernel::kernel_info(const protocol::Message& request) {
 
 void Kernel::execute(const protocol::Message& request) {
   const auto& content = request.content;
-  const auto code = string_field(content, "code");
+  std::string code;
+  exec::append_repaired_utf8(string_field(content, "code"), code);
   const bool silent = bool_field(content, "silent", false);
   const bool store_history = !silent && bool_field(content, "store_history", true);
   if (store_history) {
@@ -138,7 +158,8 @@ void Kernel::execute(const protocol::Message& request) {
          {"ename", error->ename},
          {"evalue", evalue},
          {"traceback", traceback}});
-  if (bool_field(content, "stop_on_error", true)) {
+  // As ipykernel: a failing silent request (a variable inspector, say) aborts nothing.
+  if (!silent && bool_field(content, "stop_on_error", true)) {
     abort_queued_executions();
   }
 }

@@ -39,9 +39,16 @@ std::string new_msg_id() {
 
 base::Result<boost::json::object> parse_object(const std::string& text, const char* part) {
   boost::system::error_code ec;
-  auto value = boost::json::parse(text, ec);
+  // jupyter_client sends lone surrogates from Python strings as raw bytes (surrogateescape),
+  // so invalid UTF-8 is accepted here and repaired where the text is used; front ends nest
+  // metadata deeper than Boost's default of 32.
+  boost::json::parse_options options;
+  options.max_depth = 1000;
+  options.allow_invalid_utf8 = true;
+  auto value = boost::json::parse(text, ec, {}, options);
   if (ec || !value.is_object()) {
-    return make_error(ErrorCode::parse_error, fmt::format("message {} is not a JSON object", part));
+    return make_error(ErrorCode::parse_error,
+                      fmt::format("message {} is not a JSON object{}", part, ec ? ": " + ec.message() : ""));
   }
   return std::move(value.as_object());
 }
