@@ -206,6 +206,8 @@ base::Result<void> ShellSession::start() {
   stdout_ = std::move(out->read);
   stderr_ = std::move(err->read);
   stdin_ = std::move(in->write);
+  stdin_reader_ = UniqueFd(::fcntl(in->read.get(), F_DUPFD_CLOEXEC, 3));  // to discard stale answers
+  set_nonblocking(stdin_.get());  // an answer longer than the pipe must not block the kernel
   for (const int fd : {statuses_.get(), stdout_.get(), stderr_.get()}) {
     set_nonblocking(fd);
   }
@@ -277,7 +279,8 @@ class CaptureHost final : public StepHost {
   }
   void display(const MimeBundle& /*bundle*/, bool /*is_result*/) override {}
   void clear_output() override {}
-  base::Result<std::string> ask(std::string_view /*prompt*/, bool /*password*/) override {
+  base::Result<std::string> ask(std::string_view /*prompt*/, bool /*password*/, int /*gives_up*/,
+                                Clock::time_point /*until*/) override {
     return make_error(ErrorCode::invalid_argument, "no input here");
   }
   WaitStatus wait(std::span<pollfd> fds, Clock::time_point until) override {
@@ -318,7 +321,7 @@ void ShellSession::reap() noexcept {
 }
 
 void ShellSession::close_pipes() noexcept {
-  for (auto* fd : {&commands_, &statuses_, &stdout_, &stderr_, &stdin_}) {
+  for (auto* fd : {&commands_, &statuses_, &stdout_, &stderr_, &stdin_, &stdin_reader_}) {
     fd->reset();
   }
 }

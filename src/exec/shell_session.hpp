@@ -84,6 +84,7 @@ class ShellSession {
   UniqueFd stdout_;
   UniqueFd stderr_;
   UniqueFd stdin_;           // the write end of bash's stdin: answers from the front end
+  UniqueFd stdin_reader_;    // a copy of its read end, to drop answers no step read
   std::string stdin_link_;   // "pipe:[inode]" of bash's stdin, to recognise readers
   std::string status_line_;  // a status read in part
   std::string runner_dir_;   // holds the file that defines __tejun_run, until bash has read it

@@ -45,8 +45,10 @@ class StepHost {
   virtual void display(const MimeBundle& bundle, bool is_result) = 0;
   virtual void clear_output() = 0;
   // Asks the front end for a line of input. Fails when the front end cannot answer
-  // (allow_stdin false) or the wait is interrupted.
-  virtual base::Result<std::string> ask(std::string_view prompt, bool password) = 0;
+  // (allow_stdin false), the wait is interrupted, `until` passes, or `gives_up` (a
+  // descriptor, -1 for none: the step's status pipe) becomes readable first.
+  virtual base::Result<std::string> ask(std::string_view prompt, bool password, int gives_up = -1,
+                                        Clock::time_point until = Clock::time_point::max()) = 0;
   // Waits until one of `fds` is ready, `until` passes or an interrupt arrives, serving the
   // front end's control requests meanwhile.
   virtual WaitStatus wait(std::span<pollfd> fds, Clock::time_point until) = 0;

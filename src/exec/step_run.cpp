@@ -68,14 +68,16 @@ std::vector<pid_t> StepRun::step_processes() const {
 }
 
 ShellResult StepRun::run(std::string_view code) {
+  discard_unread_input();
   if (!write_all(session_.commands_.get(), step_text(code))) {
     session_ended_ = true;
   }
   // A stopped step is done when bash has reported and the processes it started are gone.
   while (!session_ended_ && (!status_ || (stopping_ && escalation_ < 3 && !step_processes().empty()))) {
-    std::array<pollfd, 3> fds{{{session_.stdout_.get(), POLLIN, 0},
+    std::array<pollfd, 4> fds{{{session_.stdout_.get(), POLLIN, 0},
                                {session_.stderr_.get(), POLLIN, 0},
-                               {session_.statuses_.get(), POLLIN, 0}}};
+                               {session_.statuses_.get(), POLLIN, 0},
+                               {pending_input_.empty() ? -1 : session_.stdin_.get(), POLLOUT, 0}}};
     const auto waited = host_.wait(fds, next_wake());
     if (waited == WaitStatus::interrupted && !stopping_) {
       begin_stop(ShellEnd::interrupted);
@@ -89,6 +91,9 @@ ShellResult StepRun::run(std::string_view code) {
       }
       if (fds[2].revents != 0) {
         read_status();
+      }
+      if (fds[3].revents != 0) {
+        write_pending_input();
       }
     }
     const auto now = Clock::now();
@@ -149,6 +154,24 @@ void StepRun::read_output(int fd, Stream& stream) {
     flush(stream);
   }
   probe_at_ = Clock::now() + kStdinProbeDelay;
+}
+
+void StepRun::discard_unread_input() {
+  // An answer the previous step never read is not this step's input.
+  int unread = 0;
+  while (::ioctl(session_.stdin_.get(), FIONREAD, &unread) == 0 && unread > 0) {
+    std::string sink(static_cast<std::size_t>(unread), '\0');
+    if (::read(session_.stdin_reader_.get(), sink.data(), sink.size()) <= 0) {
+      break;
+    }
+  }
+}
+
+void StepRun::write_pending_input() {
+  const auto written = ::write(session_.stdin_.get(), pending_input_.data(), pending_input_.size());
+  if (written > 0) {
+    pending_input_.erase(0, static_cast<std::size_t>(written));
+  }
 }
 
 std::string& StepRun::read_buffer() {
@@ -252,6 +275,9 @@ void StepRun::drain_and_finish() {
 
 void StepRun::probe_stdin(Clock::time_point now) {
   probe_at_ = now + kStdinProbeDelay;
+  if (!pending_input_.empty()) {
+    return;  // the last answer is still going in
+  }
   auto processes = descendants_of(session_.pid_);
   processes.insert(processes.begin(), session_.pid_);
   if (find_stdin_reader(processes, session_.stdin_link_) == 0) {
@@ -266,20 +292,17 @@ void StepRun::probe_stdin(Clock::time_point now) {
     begin_stop(ShellEnd::input_refused);
     return;
   }
-  auto answer = host_.ask(last_line_, false);
+  auto answer = host_.ask(last_line_, false, session_.statuses_.get(), limits_.deadline);
   if (!answer) {
-    begin_stop(ShellEnd::interrupted);
+    pollfd status{session_.statuses_.get(), POLLIN, 0};
+    if (::poll(&status, 1, 0) == 0 && Clock::now() < limits_.deadline) {
+      begin_stop(ShellEnd::interrupted);  // else the loop reads the status or sees the deadline
+    }
     return;
   }
-  answer->push_back('\n');
-  std::string_view rest = *answer;
-  while (!rest.empty()) {
-    const auto written = ::write(session_.stdin_.get(), rest.data(), rest.size());
-    if (written <= 0) {
-      break;
-    }
-    rest.remove_prefix(static_cast<std::size_t>(written));
-  }
+  pending_input_ += *answer;
+  pending_input_ += '\n';
+  write_pending_input();
   last_line_.clear();
   probe_at_ = Clock::now() + kStdinProbeDelay;
 }

@@ -28,6 +28,8 @@ class StepRun {
   void read_output(int fd, Stream& stream);
   void read_status();
   std::string& read_buffer();
+  void write_pending_input();
+  void discard_unread_input();
   void read_status_line();
   void flush(Stream& stream);
   void flush_all();
@@ -53,7 +55,8 @@ class StepRun {
   int escalation_ = 0;
   std::string stderr_tail_;
   std::string read_buffer_;
-  std::string last_line_;  // the text after the last newline sent: a program's prompt
+  std::string pending_input_;  // an answer not yet taken by the pipe
+  std::string last_line_;      // the text after the last newline sent: a program's prompt
 };
 
 }  // namespace tejun::exec

@@ -217,7 +217,8 @@ void Kernel::clear_output() {
   }
 }
 
-base::Result<std::string> Kernel::ask(std::string_view prompt, bool password) {
+base::Result<std::string> Kernel::ask(std::string_view prompt, bool password, int gives_up,
+                                      exec::Clock::time_point until) {
   if (!current_allow_stdin_ || current_ == nullptr) {
     return make_error(ErrorCode::invalid_argument, "this front end does not send input (allow_stdin is false)");
   }
@@ -230,11 +231,23 @@ base::Result<std::string> Kernel::ask(std::string_view prompt, bool password) {
   send_frames(sockets_->stdin_socket, protocol::encode_message(request, signer_));
   std::vector<zmq::pollitem_t> items = control_items();
   items.push_back({sockets_->stdin_socket.handle(), 0, ZMQ_POLLIN, 0});
+  items.push_back({nullptr, gives_up, ZMQ_POLLIN, 0});  // poll skips a negative descriptor
   while (true) {
-    poll_serving_control(items, std::chrono::milliseconds(-1));
+    auto timeout = std::chrono::milliseconds(-1);
+    if (until != exec::Clock::time_point::max()) {
+      const auto now = exec::Clock::now();
+      timeout = until <= now ? std::chrono::milliseconds(0) : std::chrono::ceil<std::chrono::milliseconds>(until - now);
+    }
+    poll_serving_control(items, timeout);
     if (interrupt_pending_ || stopping_) {
       interrupt_pending_ = false;
       return make_error(ErrorCode::invalid_argument, "interrupted while waiting for input");
+    }
+    if ((items[3].revents & ZMQ_POLLIN) != 0) {
+      return make_error(ErrorCode::invalid_argument, "the step ended before the answer came");
+    }
+    if (exec::Clock::now() >= until) {
+      return make_error(ErrorCode::invalid_argument, "no answer before the step's time limit");
     }
     if ((items[2].revents & ZMQ_POLLIN) != 0) {
       auto answer = receive(sockets_->stdin_socket, "stdin");

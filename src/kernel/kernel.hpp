@@ -72,7 +72,8 @@ class Kernel final : private exec::StepHost {
   void write_stream(exec::StreamName name, std::string_view text) override;
   void display(const exec::MimeBundle& bundle, bool is_result) override;
   void clear_output() override;
-  base::Result<std::string> ask(std::string_view prompt, bool password) override;
+  base::Result<std::string> ask(std::string_view prompt, bool password, int gives_up,
+                                exec::Clock::time_point until) override;
   exec::WaitStatus wait(std::span<pollfd> fds, exec::Clock::time_point until) override;
 
   protocol::ConnectionInfo info_;

@@ -75,6 +75,34 @@ class ControlChannel(conformance.KernelTestCase):
         cell = self.assert_ok(self.run_cell("kill -0 $BACKGROUND && echo alive; kill $BACKGROUND"))
         self.assertEqual(cell.stdout, "alive\n")
 
+    def test_an_answer_longer_than_the_pipe_does_not_block_the_kernel(self):
+        answer = "x" * 200000
+        cell = self.assert_ok(self.run_cell("read -r -n 5 FIRST; echo \"got $FIRST\"", allow_stdin=True,
+                                            stdin_hook=lambda msg: self.kc.input(answer)))
+        self.assertEqual(cell.stdout, "got xxxxx\n")
+        # What the step did not read is not the next step's input.
+        cell = self.assert_ok(self.run_cell("read -r -t 0.1 LINE || echo nothing left"))
+        self.assertEqual(cell.stdout, "nothing left\n")
+
+    def test_an_unanswered_question_ends_with_the_step(self):
+        asked = []
+        cell = self.assert_ok(self.run_cell("timeout 1 cat; echo ended", allow_stdin=True,
+                                            stdin_hook=lambda msg: asked.append(msg)))
+        self.assertEqual(len(asked), 1)
+        self.assertEqual(cell.stdout, "ended\n")
+        self.assert_ok(self.run_cell("%timeout 1"))
+        cell = self.run_cell("cat", allow_stdin=True, stdin_hook=lambda msg: None)
+        self.assertEqual(cell.reply["ename"], "TimeoutError")
+
+    def test_shell_requests_on_control_while_a_step_runs_get_a_busy_error(self):
+        msg_id = self.kc.execute("echo started; sleep 1; echo done")
+        self.wait_for_stream(msg_id, "started")
+        self.kc.control_channel.send(self.kc.session.msg("execute_request", {"code": "echo sneaky", "silent": False}))
+        reply = self.kc.get_control_msg(timeout=conformance.TIMEOUT)
+        self.assertEqual(reply["msg_type"], "execute_reply")
+        self.assertEqual(reply["content"]["ename"], "KernelBusy")
+        self.assertEqual(self.reply_to(msg_id)["status"], "ok")
+
     def test_an_error_aborts_the_steps_queued_behind_it(self):
         first = self.kc.execute("sleep 0.3; false")
         second = self.kc.execute("echo should not run")

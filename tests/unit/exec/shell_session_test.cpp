@@ -23,7 +23,8 @@ class RecordingHost final : public StepHost {
   }
   void display(const MimeBundle& bundle, bool /*is_result*/) override { out.append(bundle.at(0).second); }
   void clear_output() override {}
-  base::Result<std::string> ask(std::string_view /*prompt*/, bool /*password*/) override {
+  base::Result<std::string> ask(std::string_view /*prompt*/, bool /*password*/, int /*gives_up*/,
+                                Clock::time_point /*until*/) override {
     if (answers.empty()) {
       return base::make_error(base::ErrorCode::invalid_argument, "no answer");
     }
