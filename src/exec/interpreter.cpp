@@ -133,9 +133,9 @@ std::optional<StepError> Interpreter::run_shell(std::string_view code, Context& 
   return error;
 }
 
-std::optional<StepError> Interpreter::run_internal(const std::string& command, Context& context) {
-  const auto result =
-      session_.run(take_pending() + command, context.host, {Clock::now() + std::chrono::seconds(10), false});
+std::optional<StepError> Interpreter::run_internal(const std::string& command, Context& context, std::string input) {
+  const auto result = session_.run(take_pending() + command, context.host,
+                                   {Clock::now() + std::chrono::seconds(10), false, std::move(input)});
   if (result.end == ShellEnd::exited && result.status == 0) {
     return std::nullopt;
   }

@@ -77,7 +77,7 @@ class Interpreter {
   std::optional<StepError> run_confirm(std::string_view args, Context& context);
   std::optional<StepError> run_secret(std::string_view args, Context& context);
   std::optional<StepError> run_time(std::string_view body, Context& context);
-  std::optional<StepError> run_internal(const std::string& command, Context& context);
+  std::optional<StepError> run_internal(const std::string& command, Context& context, std::string input = {});
   [[nodiscard]] std::string session_directory() const;
   // Runs `code` quietly after the pending %env assignments and returns its stdout.
   base::Result<std::string> capture(std::string_view code);

@@ -279,7 +279,8 @@ std::optional<StepError> Interpreter::run_secret(std::string_view args, Context&
     return magic_error(fmt::format("%secret {}: the value is empty", args));
   }
   secrets_.add(*value);
-  return run_internal(fmt::format("export {}={}", args, shell_quote(*value)), context);
+  // The value goes in on stdin, so it is in no command line, trace or history.
+  return run_internal(fmt::format("IFS= read -r -d '' {0}; export {0}", args), context, *value + '\0');
 }
 
 std::optional<StepError> Interpreter::run_time(std::string_view body, Context& context) {

@@ -4,9 +4,63 @@
 
 namespace tejun::exec {
 
+namespace {
+
+// How bash's `set -x` writes a value back: '...' with ' as '\'' and, when the value holds a
+// control character, $'...' with C escapes. A traced command must not show the secret in
+// either form.
+std::vector<std::string> traced_forms(const std::string& value) {
+  std::vector<std::string> forms;
+  if (value.find('\'') != std::string::npos) {
+    std::string quoted;
+    for (const char c : value) {
+      quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    forms.push_back(std::move(quoted));
+  }
+  const bool has_control =
+      std::any_of(value.begin(), value.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
+  if (has_control) {
+    std::string escaped;
+    for (const char c : value) {
+      switch (c) {
+        case '\n':
+          escaped += "\\n";
+          break;
+        case '\t':
+          escaped += "\\t";
+          break;
+        case '\r':
+          escaped += "\\r";
+          break;
+        case '\x1B':
+          escaped += "\\E";
+          break;
+        case '\\':
+          escaped += "\\\\";
+          break;
+        case '\'':
+          escaped += "\\'";
+          break;
+        default:
+          escaped += c;
+      }
+    }
+    forms.push_back(std::move(escaped));
+  }
+  return forms;
+}
+
+}  // namespace
+
 void Secrets::add(std::string value) {
   if (value.empty() || std::find(values_.begin(), values_.end(), value) != values_.end()) {
     return;
+  }
+  for (auto& form : traced_forms(value)) {
+    if (std::find(values_.begin(), values_.end(), form) == values_.end()) {
+      values_.push_back(std::move(form));
+    }
   }
   values_.push_back(std::move(value));
   std::stable_sort(values_.begin(), values_.end(),

@@ -113,14 +113,16 @@ bool write_all(int fd, std::string_view text) {
 
 std::string step_text(std::string_view code) {
   // $'...' quoting: only the backslash and the single quote need escaping.
-  std::string text = "__tejun_code=$'";
+  // The assignment and the status report are grouped with stderr to /dev/null so that a
+  // step's `set -x` traces the step, not tejun's plumbing.
+  std::string text = "{ __tejun_code=$'";
   for (const char c : code) {
     if (c == '\\' || c == '\'') {
       text += '\\';
     }
     text += c;
   }
-  text += "'; __tejun_run 0<&252 252<&- 254>&-\n__tejun_finish $?\n";
+  text += "'; } 2>/dev/null; __tejun_run 0<&252 252<&- 254>&-\n{ __tejun_finish $?; } 2>/dev/null\n";
   return text;
 }
 
@@ -300,7 +302,7 @@ constexpr auto kCaptureTimeout = std::chrono::seconds(5);
 
 base::Result<std::string> ShellSession::capture(std::string_view code) {
   CaptureHost host;
-  const auto result = run(code, host, {Clock::now() + kCaptureTimeout, false});
+  const auto result = run(code, host, {Clock::now() + kCaptureTimeout, false, {}});
   if (result.end != ShellEnd::exited || result.status != 0) {
     return make_error(ErrorCode::io_error, "the shell could not answer: " + host.err);
   }

@@ -29,6 +29,7 @@ struct ShellOptions {
 struct StepLimits {
   Clock::time_point deadline = Clock::time_point::max();
   bool allow_stdin = false;
+  std::string input;  // written to the step's stdin before it runs (a secret, never in code)
 };
 
 enum class ShellEnd : std::uint8_t {

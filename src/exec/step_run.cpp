@@ -69,6 +69,8 @@ std::vector<pid_t> StepRun::step_processes() const {
 
 ShellResult StepRun::run(std::string_view code) {
   discard_unread_input();
+  pending_input_ = limits_.input;
+  write_pending_input();
   if (!write_all(session_.commands_.get(), step_text(code))) {
     session_ended_ = true;
   }
