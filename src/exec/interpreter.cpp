@@ -27,6 +27,42 @@ std::pair<std::string_view, std::string_view> split_magic(std::string_view line)
   return {line.substr(0, space), trim(line.substr(space + 1))};
 }
 
+struct CellMagic {
+  std::string_view name;
+  std::string_view args;
+  std::string_view body;
+};
+
+// The %%name line of a step that starts with one, and the rest of the step.
+std::optional<CellMagic> cell_magic(std::string_view code) {
+  if (!code.starts_with("%%")) {
+    return std::nullopt;
+  }
+  const auto newline = code.find('\n');
+  const auto [name, args] =
+      split_magic(trim(code.substr(2, newline == std::string_view::npos ? code.npos : newline - 2)));
+  return CellMagic{name, args, newline == std::string_view::npos ? std::string_view() : code.substr(newline + 1)};
+}
+
+bool runs_shell(std::string_view cell_magic_name) {
+  return cell_magic_name == "bash" || cell_magic_name == "sh" || cell_magic_name == "time";
+}
+
+// Takes the next line of a step's leading part (line magics, blank lines, comments) off
+// `code`; nullopt once the shell code begins.
+std::optional<std::string_view> take_leading_line(std::string_view& code) {
+  if (code.empty()) {
+    return std::nullopt;
+  }
+  const auto newline = code.find('\n');
+  const auto line = trim(code.substr(0, newline));
+  if (!line.empty() && line.front() != '%' && line.front() != '#') {
+    return std::nullopt;
+  }
+  code.remove_prefix(newline == std::string_view::npos ? code.size() : newline + 1);
+  return line;
+}
+
 StepError shell_error(const ShellResult& result, std::chrono::milliseconds timeout) {
   switch (result.end) {
     case ShellEnd::exited:
@@ -67,21 +103,10 @@ std::string magic_names(bool cell, std::string_view separator) {
 }  // namespace
 
 std::string_view shell_part(std::string_view code) {
-  if (code.starts_with("%%")) {
-    const auto newline = code.find('\n');
-    const auto [name, args] = split_magic(code.substr(2, newline == std::string_view::npos ? code.npos : newline - 2));
-    if (name != "bash" && name != "sh" && name != "time") {
-      return {};
-    }
-    return newline == std::string_view::npos ? std::string_view() : shell_part(code.substr(newline + 1));
+  if (const auto magic = cell_magic(code)) {
+    return runs_shell(magic->name) ? shell_part(magic->body) : std::string_view();
   }
-  while (!code.empty()) {
-    const auto newline = code.find('\n');
-    const auto line = trim(code.substr(0, newline));
-    if (!line.empty() && line.front() != '%' && line.front() != '#') {
-      return code;
-    }
-    code.remove_prefix(newline == std::string_view::npos ? code.size() : newline + 1);
+  while (take_leading_line(code)) {
   }
   return code;
 }
@@ -90,23 +115,22 @@ Interpreter::Interpreter(ShellOptions options) : options_(options), session_(std
 
 std::optional<StepError> Interpreter::execute(std::string_view code, StepHost& host, const ExecuteOptions& options) {
   Context context{host, options};
-  if (code.starts_with("%%")) {
-    const auto newline = code.find('\n');
-    const auto header = code.substr(2, newline == std::string_view::npos ? code.npos : newline - 2);
-    const auto body = newline == std::string_view::npos ? std::string_view() : code.substr(newline + 1);
-    const auto [name, args] = split_magic(trim(header));
-    return run_cell_magic(name, args, body, context);
+  auto error = run_step(code, context);
+  if (error) {
+    // The one place a step's error is masked: every path above may carry a secret into it.
+    secrets_.mask_in_place(error->evalue);
+  }
+  return error;
+}
+
+std::optional<StepError> Interpreter::run_step(std::string_view code, Context& context) {
+  if (const auto magic = cell_magic(code)) {
+    return run_cell_magic(magic->name, magic->args, magic->body, context);
   }
   // Line magics lead the step; the first other line starts its shell code.
-  while (!code.empty()) {
-    const auto newline = code.find('\n');
-    const auto line = trim(code.substr(0, newline));
-    if (!line.empty() && line.front() != '%' && line.front() != '#') {
-      break;
-    }
-    code.remove_prefix(newline == std::string_view::npos ? code.size() : newline + 1);
-    if (line.starts_with('%')) {
-      const auto [name, args] = split_magic(line.substr(1));
+  while (const auto line = take_leading_line(code)) {
+    if (line->starts_with('%')) {
+      const auto [name, args] = split_magic(line->substr(1));
       if (auto error = run_line_magic(name, args, context)) {
         return error;
       }
@@ -129,7 +153,6 @@ std::optional<StepError> Interpreter::run_shell(std::string_view code, Context& 
     return std::nullopt;
   }
   auto error = shell_error(result, timeout_.value_or(std::chrono::milliseconds(0)));
-  secrets_.mask_in_place(error.evalue);
   return error;
 }
 
@@ -141,7 +164,6 @@ std::optional<StepError> Interpreter::run_internal(const std::string& command, C
   }
   auto error = shell_error(result, std::chrono::seconds(10));
   error.ename = "MagicError";
-  secrets_.mask_in_place(error.evalue);
   return error;
 }
 
@@ -166,8 +188,8 @@ std::optional<StepError> Interpreter::run_cell_magic(std::string_view name, std:
     context.host.display({{name == "html" ? "text/html" : "text/markdown", text}, {"text/plain", text}}, false);
     return std::nullopt;
   }
-  return StepError{"MagicError", secrets_.mask(fmt::format("unknown cell magic %%{}; the cell magics are: {}", name,
-                                                           magic_names(true, " ")))};
+  return StepError{"MagicError",
+                   fmt::format("unknown cell magic %%{}; the cell magics are: {}", name, magic_names(true, " "))};
 }
 
 std::optional<StepError> Interpreter::run_line_magic(std::string_view name, std::string_view args, Context& context) {
@@ -189,9 +211,9 @@ std::optional<StepError> Interpreter::run_line_magic(std::string_view name, std:
         true);
     return std::nullopt;
   }
-  return StepError{"MagicError", secrets_.mask(fmt::format("unknown magic %{}; the line magics are: {} "
-                                                           "(cell magics: see %lsmagic)",
-                                                           name, magic_names(false, " ")))};
+  return StepError{"MagicError", fmt::format("unknown magic %{}; the line magics are: {} "
+                                             "(cell magics: see %lsmagic)",
+                                             name, magic_names(false, " "))};
 }
 
 std::string Interpreter::take_pending() {
@@ -205,13 +227,7 @@ base::Result<std::string> Interpreter::capture(std::string_view code) {
 }
 
 Completeness Interpreter::is_complete(std::string_view code) {
-  if (code.starts_with("%%")) {
-    const auto newline = code.find('\n');
-    const auto [name, args] = split_magic(code.substr(2, newline == std::string_view::npos ? code.npos : newline - 2));
-    if (name != "bash" && name != "sh" && name != "time") {
-      return Completeness::complete;  // a display magic: any text is fine
-    }
-  }
+  // A display magic (%%markdown, %%html) has no shell part: any text is complete.
   const auto shell = shell_part(code);
   if (trim(shell).empty()) {
     return Completeness::complete;

@@ -48,7 +48,7 @@ class Interpreter {
   Interpreter& operator=(Interpreter&&) = delete;
   ~Interpreter() = default;
 
-  // Runs one step; nullopt when it succeeded.
+  // Runs one step; nullopt when it succeeded. The error's evalue is masked.
   std::optional<StepError> execute(std::string_view code, StepHost& host, const ExecuteOptions& options);
 
   [[nodiscard]] Completeness is_complete(std::string_view code);
@@ -66,6 +66,7 @@ class Interpreter {
     const ExecuteOptions& options;
   };
 
+  std::optional<StepError> run_step(std::string_view code, Context& context);
   std::optional<StepError> run_shell(std::string_view code, Context& context);
   std::optional<StepError> run_cell_magic(std::string_view name, std::string_view args, std::string_view body,
                                           Context& context);

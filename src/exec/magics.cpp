@@ -10,6 +10,7 @@
 
 #include "exec/env_file.hpp"
 #include "exec/interpreter.hpp"
+#include "exec/process_tree.hpp"
 
 namespace tejun::exec {
 namespace {
@@ -61,23 +62,11 @@ std::string format_duration(double seconds) {
   return fmt::format("{:.2f} s", seconds);
 }
 
-// User and system CPU seconds of `pid` and its waited-for children, from /proc/PID/stat.
+// User and system CPU seconds of `pid` and its waited-for children.
 std::pair<double, double> cpu_times(pid_t pid) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) {
-    return {0.0, 0.0};
-  }
-  std::istringstream fields(stat.substr(close + 2));
-  std::vector<std::string> values((std::istream_iterator<std::string>(fields)), std::istream_iterator<std::string>());
-  if (values.size() < 15) {
-    return {0.0, 0.0};
-  }
-  // Fields 14-17 of stat: utime, stime, cutime, cstime (clock ticks); values[0] is field 3.
-  const auto ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
-  const auto field = [&](std::size_t number) { return std::stod(values[number - 3]) / ticks; };
-  return {field(14) + field(16), field(15) + field(17)};
+  const auto stat = process_stat(pid);
+  const auto per_second = ticks_per_second();
+  return {static_cast<double>(stat.user_ticks) / per_second, static_cast<double>(stat.system_ticks) / per_second};
 }
 
 }  // namespace
@@ -154,7 +143,7 @@ std::optional<StepError> Interpreter::run_env(std::string_view args, Context& co
     value.remove_prefix(1);
   }
   if (!is_variable_name(name)) {
-    return magic_error(secrets_.mask(fmt::format("%env: '{}' is not a valid variable name", name)));
+    return magic_error(fmt::format("%env: '{}' is not a valid variable name", name));
   }
   pending_ += fmt::format("export {}={}; ", name, interpolated_word(value));  // same line: keeps line numbers
   if (pending_.size() > kMaxPendingBytes) {
@@ -240,13 +229,13 @@ std::optional<StepError> Interpreter::run_timeout(std::string_view args, Context
 std::optional<StepError> Interpreter::run_confirm(std::string_view args, Context& context) {
   const std::string question(unquote(args).empty() ? std::string_view("Continue?") : unquote(args));
   if (!context.options.allow_stdin) {
-    return StepError{"NotConfirmed", secrets_.mask(fmt::format("%confirm needs an answer, but this front end does not "
-                                                               "send input (allow_stdin is false): {}",
-                                                               question))};
+    return StepError{"NotConfirmed", fmt::format("%confirm needs an answer, but this front end does not "
+                                                 "send input (allow_stdin is false): {}",
+                                                 question)};
   }
   auto answer = context.host.ask(question + " [yes/no] ", false);
   if (!answer) {
-    return StepError{"NotConfirmed", secrets_.mask(fmt::format("{}: {}", question, answer.error().message))};
+    return StepError{"NotConfirmed", fmt::format("{}: {}", question, answer.error().message)};
   }
   std::string reply;
   for (const char c : *answer) {
@@ -255,8 +244,7 @@ std::optional<StepError> Interpreter::run_confirm(std::string_view args, Context
     }
   }
   if (reply != "yes" && reply != "y") {
-    return StepError{"NotConfirmed",
-                     secrets_.mask(fmt::format("not confirmed: {} (the answer was '{}')", question, *answer))};
+    return StepError{"NotConfirmed", fmt::format("not confirmed: {} (the answer was '{}')", question, *answer)};
   }
   return std::nullopt;
 }
@@ -289,7 +277,7 @@ std::optional<StepError> Interpreter::run_time(std::string_view body, Context& c
   }
   const auto before = cpu_times(session_.pid());
   const auto start = Clock::now();
-  auto error = execute(body, context.host, context.options);
+  auto error = run_step(body, context);
   const auto wall = std::chrono::duration<double>(Clock::now() - start).count();
   const auto after = session_.pid() > 0 ? cpu_times(session_.pid()) : before;
   const auto user = std::max(0.0, after.first - before.first);

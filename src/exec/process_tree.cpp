@@ -33,14 +33,8 @@ std::string read_small_file(const std::string& path) {
   return length > 0 ? std::string(buffer.data(), static_cast<std::size_t>(length)) : std::string();
 }
 
-struct ProcessStat {
-  char state = '?';
-  pid_t parent = 0;
-  unsigned long long start_ticks = 0;
-};
-
-// The parent id (field 4) and start time (field 22) from /proc/PID/stat, counted after the
-// last ')' (the command name, field 2, may itself contain spaces and parentheses).
+// Fields 3, 4, 14-17 and 22 of /proc/PID/stat, counted after the last ')' (the command
+// name, field 2, may itself contain spaces and parentheses).
 ProcessStat parse_stat(std::string_view stat) {
   ProcessStat parsed;
   const auto close = stat.rfind(')');
@@ -51,12 +45,20 @@ ProcessStat parse_stat(std::string_view stat) {
   for (int field = 3; field <= 22 && !rest.empty(); ++field) {
     const auto space = rest.find(' ');
     const auto value = rest.substr(0, space);
+    const auto number = [&](auto& target) { std::from_chars(value.data(), value.data() + value.size(), target); };
+    unsigned long long ticks = 0;
     if (field == 3 && !value.empty()) {
       parsed.state = value.front();
     } else if (field == 4) {
-      std::from_chars(value.data(), value.data() + value.size(), parsed.parent);
+      number(parsed.parent);
+    } else if (field == 14 || field == 16) {  // utime, cutime
+      number(ticks);
+      parsed.user_ticks += ticks;
+    } else if (field == 15 || field == 17) {  // stime, cstime
+      number(ticks);
+      parsed.system_ticks += ticks;
     } else if (field == 22) {
-      std::from_chars(value.data(), value.data() + value.size(), parsed.start_ticks);
+      number(parsed.start_ticks);
     }
     rest.remove_prefix(space == std::string_view::npos ? rest.size() : space + 1);
   }
@@ -64,6 +66,14 @@ ProcessStat parse_stat(std::string_view stat) {
 }
 
 }  // namespace
+
+ProcessStat process_stat(pid_t pid) {
+  return parse_stat(read_small_file("/proc/" + std::to_string(pid) + "/stat"));
+}
+
+double ticks_per_second() {
+  return static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
 
 ProcessEpoch process_epoch_now() {
   ProcessEpoch epoch;
@@ -93,7 +103,7 @@ std::vector<pid_t> descendants_of(pid_t root, ProcessEpoch since) {
     if (std::from_chars(name.data(), name.data() + name.size(), pid).ptr != name.data() + name.size()) {
       continue;
     }
-    const auto stat = parse_stat(read_small_file("/proc/" + std::string(name) + "/stat"));
+    const auto stat = process_stat(pid);
     if (stat.parent > 0) {
       children.emplace(stat.parent, pid);
       // A zombie has ended already; only its parent's wait is missing.

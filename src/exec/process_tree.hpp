@@ -10,6 +10,20 @@
 
 namespace tejun::exec {
 
+struct ProcessStat {
+  char state = '?';  // R, S, D, Z...; '?' when the process is gone
+  pid_t parent = 0;
+  unsigned long long start_ticks = 0;  // clock ticks since boot
+  unsigned long long user_ticks = 0;   // CPU time, with that of its waited-for children
+  unsigned long long system_ticks = 0;
+};
+
+// /proc/PID/stat, read once; zeros when the process is gone.
+[[nodiscard]] ProcessStat process_stat(pid_t pid);
+
+// The clock ticks of ProcessStat in a second (USER_HZ).
+[[nodiscard]] double ticks_per_second();
+
 // A moment, as precisely as /proc can tell which processes started after it: the clock tick
 // since boot (what /proc/PID/stat counts start times in; 10 ms) and the last process id the
 // system handed out (/proc/loadavg), for processes that started within that same tick.

@@ -6,11 +6,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 
+#include "exec/step_host.hpp"
 #include "exec/unique_fd.hpp"
 
 extern char** environ;  // NOLINT(readability-identifier-naming): POSIX's name
@@ -20,32 +22,53 @@ namespace {
 
 using base::ErrorCode;
 using base::make_error;
-using Clock = std::chrono::steady_clock;
-
-struct SpawnActions {
-  posix_spawn_file_actions_t actions{};
-  SpawnActions() { posix_spawn_file_actions_init(&actions); }
-  SpawnActions(const SpawnActions&) = delete;
-  SpawnActions& operator=(const SpawnActions&) = delete;
-  SpawnActions(SpawnActions&&) = delete;
-  SpawnActions& operator=(SpawnActions&&) = delete;
-  ~SpawnActions() { posix_spawn_file_actions_destroy(&actions); }
+// A posix_spawn object initialised on construction and destroyed with its scope.
+template <class T, int (*Init)(T*), int (*Destroy)(T*)>
+struct Scoped {
+  T value{};
+  Scoped() { Init(&value); }
+  Scoped(const Scoped&) = delete;
+  Scoped& operator=(const Scoped&) = delete;
+  Scoped(Scoped&&) = delete;
+  Scoped& operator=(Scoped&&) = delete;
+  ~Scoped() { Destroy(&value); }
 };
+using SpawnActions =
+    Scoped<posix_spawn_file_actions_t, posix_spawn_file_actions_init, posix_spawn_file_actions_destroy>;
+using SpawnAttributes = Scoped<posix_spawnattr_t, posix_spawnattr_init, posix_spawnattr_destroy>;
 
-struct SpawnAttributes {
-  posix_spawnattr_t attributes{};
-  SpawnAttributes() { posix_spawnattr_init(&attributes); }
-  SpawnAttributes(const SpawnAttributes&) = delete;
-  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
-  SpawnAttributes(SpawnAttributes&&) = delete;
-  SpawnAttributes& operator=(SpawnAttributes&&) = delete;
-  ~SpawnAttributes() { posix_spawnattr_destroy(&attributes); }
-};
+// This process's environment with `overrides` ("NAME=value") in place of the same names.
+std::vector<std::string> environment_with(const std::vector<std::string>& overrides) {
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view variable(*entry);
+    const auto replaced = std::any_of(overrides.begin(), overrides.end(), [&](const std::string& override) {
+      return variable.starts_with(std::string_view(override).substr(0, override.find('=') + 1));
+    });
+    if (!replaced) {
+      environment.emplace_back(variable);
+    }
+  }
+  environment.insert(environment.end(), overrides.begin(), overrides.end());
+  return environment;
+}
+
+// argv/envp for exec: pointers into `strings`, then a null pointer.
+std::vector<char*> pointers_to(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  pointers.reserve(strings.size() + 1);
+  for (auto& text : strings) {
+    pointers.push_back(text.data());
+  }
+  pointers.push_back(nullptr);
+  return pointers;
+}
 
 }  // namespace
 
 base::Result<ProgramResult> run_program(const std::vector<std::string>& argv, std::string_view input,
-                                        std::chrono::milliseconds limit) {
+                                        std::chrono::milliseconds limit,
+                                        const std::vector<std::string>& environment_overrides) {
   std::array<std::array<int, 2>, 3> pipes{};
   std::array<UniqueFd, 6> owned;
   for (std::size_t i = 0; i < pipes.size(); ++i) {
@@ -56,25 +79,22 @@ base::Result<ProgramResult> run_program(const std::vector<std::string>& argv, st
     owned[2 * i + 1] = UniqueFd(pipes[i][1]);
   }
   SpawnActions actions;
-  posix_spawn_file_actions_adddup2(&actions.actions, pipes[0][0], 0);
-  posix_spawn_file_actions_adddup2(&actions.actions, pipes[1][1], 1);
-  posix_spawn_file_actions_adddup2(&actions.actions, pipes[2][1], 2);
+  posix_spawn_file_actions_adddup2(&actions.value, pipes[0][0], 0);
+  posix_spawn_file_actions_adddup2(&actions.value, pipes[1][1], 1);
+  posix_spawn_file_actions_adddup2(&actions.value, pipes[2][1], 2);
   SpawnAttributes attributes;
   sigset_t defaults;
   sigemptyset(&defaults);
   sigaddset(&defaults, SIGPIPE);
   sigaddset(&defaults, SIGINT);
-  posix_spawnattr_setsigdefault(&attributes.attributes, &defaults);
-  posix_spawnattr_setflags(&attributes.attributes, POSIX_SPAWN_SETSIGDEF);
-  std::vector<char*> args;
-  args.reserve(argv.size() + 1);
-  std::vector<std::string> copies(argv);
-  for (auto& arg : copies) {
-    args.push_back(arg.data());
-  }
-  args.push_back(nullptr);
+  posix_spawnattr_setsigdefault(&attributes.value, &defaults);
+  posix_spawnattr_setflags(&attributes.value, POSIX_SPAWN_SETSIGDEF);
+  std::vector<std::string> arguments(argv);
+  auto environment = environment_with(environment_overrides);
+  const auto args = pointers_to(arguments);
+  const auto envp = pointers_to(environment);
   pid_t pid = 0;
-  if (const int error = ::posix_spawn(&pid, args[0], &actions.actions, &attributes.attributes, args.data(), environ);
+  if (const int error = ::posix_spawn(&pid, args[0], &actions.value, &attributes.value, args.data(), envp.data());
       error != 0) {
     return make_error(ErrorCode::io_error, "cannot run " + argv[0] + ": " + std::strerror(error));
   }
@@ -94,8 +114,8 @@ base::Result<ProgramResult> run_program(const std::vector<std::string>& argv, st
       owned[1].reset();
       fds[0].fd = -1;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0 || ::poll(fds.data(), fds.size(), static_cast<int>(left.count())) == 0) {
+    const auto left = time_left(deadline);
+    if (left.count() == 0 || ::poll(fds.data(), fds.size(), static_cast<int>(left.count())) == 0) {
       timed_out = true;
       break;
     }

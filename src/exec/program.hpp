@@ -16,8 +16,10 @@ struct ProgramResult {
   std::string err;
 };
 
-// `argv[0]` is a path. `input` is written to its stdin. Killed when `limit` passes.
+// `argv[0]` is a path. `input` is written to its stdin. Killed when `limit` passes. It gets
+// this process's environment with `environment_overrides` ("NAME=value") applied.
 [[nodiscard]] base::Result<ProgramResult> run_program(const std::vector<std::string>& argv, std::string_view input,
-                                                      std::chrono::milliseconds limit);
+                                                      std::chrono::milliseconds limit,
+                                                      const std::vector<std::string>& environment_overrides = {});
 
 }  // namespace tejun::exec

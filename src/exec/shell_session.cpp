@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -236,24 +237,42 @@ bool ShellSession::await_ready() noexcept {
   // that no kill of the kernel can leave it behind. Should bash be slow, the first step's
   // status read removes it instead.
   const auto deadline = Clock::now() + kReadyLimit;
-  while (status_line_.find('\n') == std::string::npos) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  while (!runner_dir_.empty()) {  // take_status() removes it at "ready"
     pollfd fd{statuses_.get(), POLLIN, 0};
-    if (left <= 0 || ::poll(&fd, 1, static_cast<int>(left)) <= 0) {
+    const auto left = time_left(deadline);
+    if (left.count() == 0 || ::poll(&fd, 1, static_cast<int>(left.count())) <= 0) {
       return true;  // slow, not gone: the first step's status read finishes this
     }
-    std::array<char, 64> buffer{};
-    const auto length = ::read(statuses_.get(), buffer.data(), buffer.size());
-    if (length <= 0) {
+    if (!read_statuses()) {
       return false;  // it exited: not a bash that understood the prelude
     }
-    status_line_.append(buffer.data(), static_cast<std::size_t>(length));
-  }
-  if (status_line_.starts_with("ready\n")) {
-    status_line_.erase(0, 6);
-    remove_runner_file();
+    [[maybe_unused]] const auto none = take_status();  // no step has run yet
   }
   return true;
+}
+
+bool ShellSession::read_statuses() {
+  std::array<char, 64> buffer{};
+  const auto length = ::read(statuses_.get(), buffer.data(), buffer.size());
+  if (length > 0) {
+    status_line_.append(buffer.data(), static_cast<std::size_t>(length));
+  }
+  return length != 0;  // EOF: bash has gone; EAGAIN: nothing yet
+}
+
+std::optional<int> ShellSession::take_status() {
+  for (auto newline = status_line_.find('\n'); newline != std::string::npos; newline = status_line_.find('\n')) {
+    const std::string line = status_line_.substr(0, newline);
+    status_line_.erase(0, newline + 1);
+    if (line == "ready") {
+      remove_runner_file();  // bash has read it
+      continue;
+    }
+    int status = 0;
+    std::from_chars(line.data(), line.data() + line.size(), status);
+    return status;
+  }
+  return std::nullopt;
 }
 
 ShellResult ShellSession::run(std::string_view code, StepHost& host, const StepLimits& limits) {
@@ -286,12 +305,7 @@ class CaptureHost final : public StepHost {
     return make_error(ErrorCode::invalid_argument, "no input here");
   }
   WaitStatus wait(std::span<pollfd> fds, Clock::time_point until) override {
-    const auto now = Clock::now();
-    int timeout = -1;
-    if (until != Clock::time_point::max()) {
-      timeout = until <= now ? 0 : static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(until - now).count());
-    }
-    const int ready = ::poll(fds.data(), fds.size(), timeout);
+    const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(time_left(until).count()));
     return ready > 0 ? WaitStatus::ready : WaitStatus::timed_out;
   }
 };

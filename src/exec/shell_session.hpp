@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -75,6 +76,10 @@ class ShellSession {
   void close_pipes() noexcept;
   void remove_runner_file() noexcept;
   bool await_ready() noexcept;  // false when bash exited instead of reading the prelude
+  // Reads what bash wrote on the status pipe; false at its end (bash has gone).
+  bool read_statuses();
+  // The next step status among the complete lines read ("ready" lines are taken on the way).
+  [[nodiscard]] std::optional<int> take_status();
 
   ShellOptions options_;
   const Secrets* secrets_;

@@ -42,8 +42,7 @@ Completeness shell_completeness(std::string_view code, const std::string& bash_p
   std::string input(code);
   input.push_back('\n');
   // LC_ALL=C: the messages below are bash's English ones.
-  const auto parsed =
-      run_program({"/usr/bin/env", "LC_ALL=C", bash_path, "--noprofile", "--norc", "-n"}, input, kParseLimit);
+  const auto parsed = run_program({bash_path, "--noprofile", "--norc", "-n"}, input, kParseLimit, {"LC_ALL=C"});
   if (!parsed) {
     return Completeness::unknown;
   }

@@ -19,6 +19,16 @@ namespace tejun::exec {
 
 using Clock = std::chrono::steady_clock;
 
+// What poll() takes as a timeout: the milliseconds from now until `until`, rounded up, 0 when
+// it has passed, -1 (no end) for Clock::time_point::max().
+[[nodiscard]] inline std::chrono::milliseconds time_left(Clock::time_point until) {
+  if (until == Clock::time_point::max()) {
+    return std::chrono::milliseconds(-1);
+  }
+  const auto now = Clock::now();
+  return until <= now ? std::chrono::milliseconds(0) : std::chrono::ceil<std::chrono::milliseconds>(until - now);
+}
+
 enum class StreamName : std::uint8_t { out, err };
 
 // MIME type → content, in the order given (text/plain first by convention).

@@ -138,11 +138,11 @@ Clock::time_point StepRun::next_wake() const {
   return std::min(wake, probe_at_);
 }
 
-void StepRun::read_output(int fd, Stream& stream) {
+bool StepRun::read_output(int fd, Stream& stream) {
   auto& buffer = read_buffer();
   const auto length = ::read(fd, buffer.data(), buffer.size());
   if (length <= 0) {
-    return;  // EAGAIN, or EOF when bash has gone (the status pipe reports that)
+    return false;  // EAGAIN, or EOF when bash has gone (the status pipe reports that)
   }
   Stream& other = &stream == streams_.data() ? streams_[1] : streams_[0];
   if (!other.pending.empty()) {
@@ -156,13 +156,18 @@ void StepRun::read_output(int fd, Stream& stream) {
     flush(stream);
   }
   probe_at_ = Clock::now() + kStdinProbeDelay;
+  return true;
+}
+
+std::size_t StepRun::unread_input() const {
+  int unread = 0;
+  return ::ioctl(session_.stdin_.get(), FIONREAD, &unread) == 0 && unread > 0 ? static_cast<std::size_t>(unread) : 0;
 }
 
 void StepRun::discard_unread_input() {
   // An answer the previous step never read is not this step's input.
-  int unread = 0;
-  while (::ioctl(session_.stdin_.get(), FIONREAD, &unread) == 0 && unread > 0) {
-    std::string sink(static_cast<std::size_t>(unread), '\0');
+  for (auto unread = unread_input(); unread > 0; unread = unread_input()) {
+    std::string sink(unread, '\0');
     if (::read(session_.stdin_reader_.get(), sink.data(), sink.size()) <= 0) {
       break;
     }
@@ -184,39 +189,13 @@ std::string& StepRun::read_buffer() {
 }
 
 void StepRun::read_status() {
-  std::array<char, 64> buffer{};
-  const auto length = ::read(session_.statuses_.get(), buffer.data(), buffer.size());
-  if (length == 0) {
+  if (!session_.read_statuses()) {
     session_ended_ = true;
     return;
   }
-  if (length < 0) {
-    return;
+  if (auto status = session_.take_status()) {
+    status_ = status;
   }
-  auto& line = session_.status_line_;
-  line.append(buffer.data(), static_cast<std::size_t>(length));
-  const auto newline = line.find('\n');
-  if (newline == std::string::npos) {
-    return;
-  }
-  if (std::string_view(line).substr(0, newline) == "ready") {
-    line.erase(0, newline + 1);
-    session_.remove_runner_file();  // bash has read it; the next line is this step's status
-    if (line.find('\n') != std::string::npos) {
-      read_status_line();
-    }
-    return;
-  }
-  read_status_line();
-}
-
-void StepRun::read_status_line() {
-  auto& line = session_.status_line_;
-  const auto newline = line.find('\n');
-  int status = 0;
-  std::from_chars(line.data(), line.data() + newline, status);
-  line.erase(0, newline + 1);
-  status_ = status;
 }
 
 void StepRun::flush(Stream& stream) {
@@ -255,24 +234,13 @@ bool StepRun::flush_due(Clock::time_point now) const {
 
 void StepRun::drain_and_finish() {
   // The step has ended: what its processes wrote is in the pipes already.
+  const std::array<int, 2> fds{session_.stdout_.get(), session_.stderr_.get()};
   for (std::size_t index = 0; index < streams_.size(); ++index) {
-    const int fd = index == 0 ? session_.stdout_.get() : session_.stderr_.get();
-    auto& buffer = read_buffer();
-    while (fd >= 0) {
-      const auto length = ::read(fd, buffer.data(), buffer.size());
-      if (length <= 0) {
-        break;
-      }
-      streams_[index].filter.feed(std::string_view(buffer.data(), static_cast<std::size_t>(length)),
-                                  streams_[index].pending);
-      if (streams_[index].pending.size() >= kFlushBytes) {
-        flush(streams_[index]);
-      }
+    while (read_output(fds[index], streams_[index])) {
     }
     streams_[index].filter.finish(streams_[index].pending);
-    flush(streams_[index]);
   }
-  pending_since_ = Clock::time_point::max();
+  flush_all();
 }
 
 void StepRun::probe_stdin(Clock::time_point now) {
@@ -285,8 +253,7 @@ void StepRun::probe_stdin(Clock::time_point now) {
   if (find_stdin_reader(processes, session_.stdin_link_) == 0) {
     return;
   }
-  int unread = 0;
-  if (::ioctl(session_.stdin_.get(), FIONREAD, &unread) == 0 && unread > 0) {
+  if (unread_input() > 0) {
     return;  // it has input already and has not read it yet
   }
   flush_all();

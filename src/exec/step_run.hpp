@@ -25,12 +25,12 @@ class StepRun {
     std::string pending;  // filtered text not yet sent
   };
 
-  void read_output(int fd, Stream& stream);
+  bool read_output(int fd, Stream& stream);  // false when nothing was there
   void read_status();
   std::string& read_buffer();
   void write_pending_input();
   void discard_unread_input();
-  void read_status_line();
+  [[nodiscard]] std::size_t unread_input() const;  // bytes in the step's stdin pipe
   void flush(Stream& stream);
   void flush_all();
   [[nodiscard]] bool flush_due(Clock::time_point now) const;

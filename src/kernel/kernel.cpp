@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/json/value.hpp>
 #include <cerrno>
@@ -116,14 +117,10 @@ bool Kernel::check_signals() {
     if (count <= 0) {
       break;
     }
-    for (std::size_t i = 0; i < static_cast<std::size_t>(count); ++i) {
-      if (signals[i] == SIGTERM) {
-        logger_->info("SIGTERM: shutting down");
-        stopping_ = true;
-        interrupted = true;
-      } else {
-        interrupted = true;
-      }
+    interrupted = true;  // SIGINT interrupts; SIGTERM also stops the kernel
+    if (std::find(signals.begin(), signals.begin() + count, static_cast<char>(SIGTERM)) != signals.begin() + count) {
+      logger_->info("SIGTERM: shutting down");
+      stopping_ = true;
     }
   }
   return interrupted;
@@ -233,12 +230,7 @@ base::Result<std::string> Kernel::ask(std::string_view prompt, bool password, in
   items.push_back({sockets_->stdin_socket.handle(), 0, ZMQ_POLLIN, 0});
   items.push_back({nullptr, gives_up, ZMQ_POLLIN, 0});  // poll skips a negative descriptor
   while (true) {
-    auto timeout = std::chrono::milliseconds(-1);
-    if (until != exec::Clock::time_point::max()) {
-      const auto now = exec::Clock::now();
-      timeout = until <= now ? std::chrono::milliseconds(0) : std::chrono::ceil<std::chrono::milliseconds>(until - now);
-    }
-    poll_serving_control(items, timeout);
+    poll_serving_control(items, exec::time_left(until));
     if (interrupt_pending_ || stopping_) {
       interrupt_pending_ = false;
       return make_error(ErrorCode::invalid_argument, "interrupted while waiting for input");
@@ -269,12 +261,7 @@ exec::WaitStatus Kernel::wait(std::span<pollfd> fds, exec::Clock::time_point unt
       interrupt_pending_ = false;
       return exec::WaitStatus::interrupted;
     }
-    auto timeout = std::chrono::milliseconds(-1);
-    if (until != exec::Clock::time_point::max()) {
-      const auto now = exec::Clock::now();
-      timeout = until <= now ? std::chrono::milliseconds(0) : std::chrono::ceil<std::chrono::milliseconds>(until - now);
-    }
-    if (poll_serving_control(items, timeout) == 0 && exec::Clock::now() >= until) {
+    if (poll_serving_control(items, exec::time_left(until)) == 0 && exec::Clock::now() >= until) {
       return exec::WaitStatus::timed_out;
     }
     bool any = false;

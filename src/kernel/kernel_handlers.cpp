@@ -48,6 +48,13 @@ std::int64_t code_point_offset(std::string_view text, std::size_t bytes) {
   return count;
 }
 
+// The code of a complete or inspect request and its cursor as a byte offset.
+std::pair<std::string, std::size_t> code_and_cursor(const boost::json::object& content) {
+  auto code = string_field(content, "code");
+  const auto cursor = byte_offset(code, int_field(content, "cursor_pos", static_cast<std::int64_t>(code.size())));
+  return {std::move(code), cursor};
+}
+
 // What control requests may ask while a step runs: nothing that needs the shell session.
 bool serves_while_busy(std::string_view msg_type) {
   return msg_type == "kernel_info_request" || msg_type == "shutdown_request" || msg_type == "interrupt_request" ||
@@ -130,7 +137,6 @@ void Kernel::execute(const protocol::Message& request) {
     publish("execute_input", {{"code", interpreter_.secrets().mask(code)}, {"execution_count", execution_count_}},
             &request);
   }
-  auto* const saved_socket = current_socket_;
   current_ = &request;
   current_silent_ = silent;
   current_allow_stdin_ = bool_field(content, "allow_stdin", true);
@@ -138,7 +144,6 @@ void Kernel::execute(const protocol::Message& request) {
   const auto error = interpreter_.execute(code, *this, {current_allow_stdin_});
   current_ = nullptr;
   current_silent_ = false;
-  current_socket_ = saved_socket;
   if (!error) {
     reply(sockets_->shell, request, "execute_reply",
           {{"status", "ok"},
@@ -147,7 +152,7 @@ void Kernel::execute(const protocol::Message& request) {
            {"payload", boost::json::array()}});
     return;
   }
-  const auto evalue = interpreter_.secrets().mask(error->evalue);
+  const auto& evalue = error->evalue;  // masked by the interpreter
   boost::json::array traceback{boost::json::string(error->ename + ": " + evalue)};
   if (!silent) {
     publish("error", {{"ename", error->ename}, {"evalue", evalue}, {"traceback", traceback}}, &request);
@@ -178,9 +183,7 @@ void Kernel::abort_queued_executions() {
 }
 
 void Kernel::complete(const protocol::Message& request) {
-  const auto code = string_field(request.content, "code");
-  const auto cursor =
-      byte_offset(code, int_field(request.content, "cursor_pos", static_cast<std::int64_t>(code.size())));
+  const auto [code, cursor] = code_and_cursor(request.content);
   const auto completion = interpreter_.complete(code, cursor);
   boost::json::array matches;
   for (const auto& match : completion.matches) {
@@ -204,9 +207,7 @@ void Kernel::is_complete(const protocol::Message& request) {
 }
 
 void Kernel::inspect(const protocol::Message& request) {
-  const auto code = string_field(request.content, "code");
-  const auto cursor =
-      byte_offset(code, int_field(request.content, "cursor_pos", static_cast<std::int64_t>(code.size())));
+  const auto [code, cursor] = code_and_cursor(request.content);
   const auto help = interpreter_.inspect(code, cursor);
   boost::json::object data;
   if (help) {

@@ -33,12 +33,7 @@ class RecordingHost final : public StepHost {
     return answer;
   }
   WaitStatus wait(std::span<pollfd> fds, Clock::time_point until) override {
-    const auto limit = std::min(until, interrupt_at);
-    const auto now = Clock::now();
-    const int timeout = limit == Clock::time_point::max()
-                            ? -1
-                            : static_cast<int>(std::max<std::int64_t>(
-                                  0, std::chrono::ceil<std::chrono::milliseconds>(limit - now).count()));
+    const auto timeout = static_cast<int>(time_left(std::min(until, interrupt_at)).count());
     if (::poll(fds.data(), fds.size(), timeout) > 0) {
       return WaitStatus::ready;
     }
