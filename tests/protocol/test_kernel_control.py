@@ -11,7 +11,7 @@ import subprocess
 import time
 import unittest
 
-import test_kernel_conformance as conformance
+import kernel_test_support as support
 
 KERNEL_NAME = "tejun-control"
 SANDBOX = None
@@ -19,25 +19,20 @@ SANDBOX = None
 
 def setUpModule():
     global SANDBOX
-    SANDBOX = conformance.JupyterSandbox(KERNEL_NAME)
+    SANDBOX = support.JupyterSandbox(KERNEL_NAME)
 
 
 def tearDownModule():
     SANDBOX.close()
 
 
-class ControlChannel(conformance.KernelTestCase):
-    def setUp(self):
-        # KernelTestCase starts conformance.KERNEL_NAME; this module installs its own.
-        self._saved_name = conformance.KERNEL_NAME
-        conformance.KERNEL_NAME = KERNEL_NAME
-        self.addCleanup(setattr, conformance, "KERNEL_NAME", self._saved_name)
-        super().setUp()
+class ControlChannel(support.KernelTestCase):
+    kernel_name = KERNEL_NAME
 
     def wait_for_stream(self, msg_id, text):
-        deadline = time.monotonic() + conformance.TIMEOUT
+        deadline = time.monotonic() + support.TIMEOUT
         while time.monotonic() < deadline:
-            msg = self.kc.get_iopub_msg(timeout=conformance.TIMEOUT)
+            msg = self.kc.get_iopub_msg(timeout=support.TIMEOUT)
             if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream"
                     and text in msg["content"]["text"]):
                 return
@@ -45,7 +40,7 @@ class ControlChannel(conformance.KernelTestCase):
 
     def reply_to(self, msg_id):
         while True:
-            reply = self.kc.get_shell_msg(timeout=conformance.TIMEOUT)
+            reply = self.kc.get_shell_msg(timeout=support.TIMEOUT)
             if reply["parent_header"].get("msg_id") == msg_id:
                 return reply["content"]
 
@@ -57,7 +52,7 @@ class ControlChannel(conformance.KernelTestCase):
         self.wait_for_stream(msg_id, "started")
         request = self.kc.session.msg("interrupt_request", {})
         self.kc.control_channel.send(request)
-        control_reply = self.kc.get_control_msg(timeout=conformance.TIMEOUT)
+        control_reply = self.kc.get_control_msg(timeout=support.TIMEOUT)
         self.assertEqual(control_reply["msg_type"], "interrupt_reply")
         self.assertEqual(control_reply["content"]["status"], "ok")
         reply = self.reply_to(msg_id)
@@ -98,7 +93,7 @@ class ControlChannel(conformance.KernelTestCase):
         msg_id = self.kc.execute("echo started; sleep 1; echo done")
         self.wait_for_stream(msg_id, "started")
         self.kc.control_channel.send(self.kc.session.msg("execute_request", {"code": "echo sneaky", "silent": False}))
-        reply = self.kc.get_control_msg(timeout=conformance.TIMEOUT)
+        reply = self.kc.get_control_msg(timeout=support.TIMEOUT)
         self.assertEqual(reply["msg_type"], "execute_reply")
         self.assertEqual(reply["content"]["ename"], "KernelBusy")
         self.assertEqual(self.reply_to(msg_id)["status"], "ok")
@@ -117,7 +112,7 @@ class ControlChannel(conformance.KernelTestCase):
     def test_restart_gives_a_fresh_session(self):
         self.assert_ok(self.run_cell("export BEFORE=1"))
         self.km.restart_kernel(now=False)
-        self.kc.wait_for_ready(timeout=conformance.TIMEOUT)
+        self.kc.wait_for_ready(timeout=support.TIMEOUT)
         cell = self.assert_ok(self.run_cell("echo ${BEFORE-fresh}"))
         self.assertEqual(cell.stdout, "fresh\n")
 

@@ -1,12 +1,11 @@
 """Jupyter's own tools run notebooks on the tejun kernel: nbclient, and `jupyter nbconvert --execute`.
 
 The kernel is installed under its default name, `tejun`, into a fresh prefix (see
-test_kernel_conformance.JupyterSandbox). Runs as `python3 -m unittest test_nbclient` with $TEJUN
+kernel_test_support.JupyterSandbox). Runs as `python3 -m unittest test_nbclient` with $TEJUN
 the tejun binary; $JUPYTER names the jupyter command (default: Debian's).
 """
 
 import os
-import pathlib
 import subprocess
 import unittest
 
@@ -15,7 +14,7 @@ import nbformat
 from nbclient.exceptions import CellExecutionError
 from nbformat import v4
 
-from test_kernel_conformance import JupyterSandbox
+from kernel_test_support import JupyterSandbox
 
 JUPYTER = os.environ.get("JUPYTER", "/usr/bin/jupyter")
 KERNEL_NAME = "tejun"
