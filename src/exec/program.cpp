@@ -1,6 +1,5 @@
 #include "exec/program.hpp"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -12,6 +11,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "exec/pipe.hpp"
 #include "exec/step_host.hpp"
 #include "exec/unique_fd.hpp"
 
@@ -69,19 +69,18 @@ std::vector<char*> pointers_to(std::vector<std::string>& strings) {
 base::Result<ProgramResult> run_program(const std::vector<std::string>& argv, std::string_view input,
                                         std::chrono::milliseconds limit,
                                         const std::vector<std::string>& environment_overrides) {
-  std::array<std::array<int, 2>, 3> pipes{};
-  std::array<UniqueFd, 6> owned;
-  for (std::size_t i = 0; i < pipes.size(); ++i) {
-    if (::pipe2(pipes[i].data(), O_CLOEXEC) != 0) {
-      return make_error(ErrorCode::io_error, std::string("cannot create a pipe: ") + std::strerror(errno));
+  auto in = make_pipe();
+  auto out = make_pipe();
+  auto err = make_pipe();
+  for (auto* pipe : {&in, &out, &err}) {
+    if (!*pipe) {
+      return pipe->error();
     }
-    owned[2 * i] = UniqueFd(pipes[i][0]);
-    owned[2 * i + 1] = UniqueFd(pipes[i][1]);
   }
   SpawnActions actions;
-  posix_spawn_file_actions_adddup2(&actions.value, pipes[0][0], 0);
-  posix_spawn_file_actions_adddup2(&actions.value, pipes[1][1], 1);
-  posix_spawn_file_actions_adddup2(&actions.value, pipes[2][1], 2);
+  posix_spawn_file_actions_adddup2(&actions.value, in->read.get(), 0);
+  posix_spawn_file_actions_adddup2(&actions.value, out->write.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions.value, err->write.get(), 2);
   SpawnAttributes attributes;
   sigset_t defaults;
   sigemptyset(&defaults);
@@ -98,22 +97,24 @@ base::Result<ProgramResult> run_program(const std::vector<std::string>& argv, st
       error != 0) {
     return make_error(ErrorCode::io_error, "cannot run " + argv[0] + ": " + std::strerror(error));
   }
-  owned[0].reset();  // the child's ends
-  owned[3].reset();
-  owned[5].reset();
-  for (const int fd : {pipes[0][1], pipes[1][0], pipes[2][0]}) {
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  in->read.reset();  // the child's ends
+  out->write.reset();
+  err->write.reset();
+  for (const int fd : {in->write.get(), out->read.get(), err->read.get()}) {
+    set_nonblocking(fd);
   }
   ProgramResult result;
+  const std::array<std::pair<UniqueFd*, std::string*>, 2> outputs{
+      {{&out->read, &result.out}, {&err->read, &result.err}}};
   const auto deadline = Clock::now() + limit;
   std::array<char, 16384> buffer{};
   bool timed_out = false;
-  while (owned[2] || owned[4]) {
-    std::array<pollfd, 3> fds{{{owned[1].get(), POLLOUT, 0}, {owned[2].get(), POLLIN, 0}, {owned[4].get(), POLLIN, 0}}};
+  while (out->read || err->read) {
     if (input.empty()) {
-      owned[1].reset();
-      fds[0].fd = -1;
+      in->write.reset();
     }
+    std::array<pollfd, 3> fds{
+        {{in->write.get(), POLLOUT, 0}, {out->read.get(), POLLIN, 0}, {err->read.get(), POLLIN, 0}}};
     const auto left = time_left(deadline);
     if (left.count() == 0 || ::poll(fds.data(), fds.size(), static_cast<int>(left.count())) == 0) {
       timed_out = true;
@@ -123,15 +124,15 @@ base::Result<ProgramResult> run_program(const std::vector<std::string>& argv, st
       const auto written = ::write(fds[0].fd, input.data(), input.size());
       input.remove_prefix(written > 0 ? static_cast<std::size_t>(written) : input.size());
     }
-    for (const std::size_t index : {std::size_t{1}, std::size_t{2}}) {
-      if (fds[index].revents == 0) {
+    for (std::size_t index = 0; index < outputs.size(); ++index) {
+      if (fds[index + 1].revents == 0) {
         continue;
       }
-      const auto length = ::read(fds[index].fd, buffer.data(), buffer.size());
+      const auto length = ::read(fds[index + 1].fd, buffer.data(), buffer.size());
       if (length > 0) {
-        (index == 1 ? result.out : result.err).append(buffer.data(), static_cast<std::size_t>(length));
+        outputs[index].second->append(buffer.data(), static_cast<std::size_t>(length));
       } else if (length == 0 || errno != EAGAIN) {
-        owned[index == 1 ? 2 : 4].reset();
+        outputs[index].first->reset();
       }
     }
   }

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "exec/pipe.hpp"
 #include "exec/process_tree.hpp"
 #include "exec/step_run.hpp"
 
@@ -60,23 +61,6 @@ __tejun_finish() { local s=$1; trap - DEBUG; unset __tejun_code; printf '%d\n' "
 trap __tejun_interrupt INT
 printf 'ready\n' >&254
 )BASH";
-
-struct Pipe {
-  UniqueFd read;
-  UniqueFd write;
-};
-
-base::Result<Pipe> make_pipe() {
-  std::array<int, 2> fds{};
-  if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
-    return make_error(ErrorCode::io_error, std::string("cannot create a pipe: ") + std::strerror(errno));
-  }
-  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
-
-void set_nonblocking(int fd) {
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-}
 
 // Runs in the child between fork and exec: async-signal-safe calls only.
 [[noreturn]] void exec_bash(const char* path, char* const* argv, const std::array<int, 5>& fds) {
