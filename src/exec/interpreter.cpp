@@ -27,6 +27,9 @@ std::pair<std::string_view, std::string_view> split_magic(std::string_view line)
   return {line.substr(0, space), trim(line.substr(space + 1))};
 }
 
+// How long a command a magic runs in the session (export, cd) may take.
+constexpr std::chrono::milliseconds kInternalLimit = std::chrono::seconds(10);
+
 struct CellMagic {
   std::string_view name;
   std::string_view args;
@@ -157,12 +160,12 @@ std::optional<StepError> Interpreter::run_shell(std::string_view code, Context& 
 }
 
 std::optional<StepError> Interpreter::run_internal(const std::string& command, Context& context, std::string input) {
-  const auto result = session_.run(take_pending() + command, context.host,
-                                   {Clock::now() + std::chrono::seconds(10), false, std::move(input)});
+  const auto result =
+      session_.run(take_pending() + command, context.host, {Clock::now() + kInternalLimit, false, std::move(input)});
   if (result.end == ShellEnd::exited && result.status == 0) {
     return std::nullopt;
   }
-  auto error = shell_error(result, std::chrono::seconds(10));
+  auto error = shell_error(result, kInternalLimit);
   error.ename = "MagicError";
   return error;
 }
