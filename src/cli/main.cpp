@@ -2,7 +2,10 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <string>
+#include <vector>
 #include <exception>
 
 #include "cli/commands.hpp"
@@ -14,7 +17,7 @@ namespace {
 int run(int argc, char** argv) {
   CLI::App app{"tejun: executable runbooks. Jupyter-compatible, in one binary.", "tejun"};
   app.set_version_flag("--version", std::string("tejun ") + TEJUN_VERSION);
-  app.footer("Not built yet: run (headless runs), server and serve.");
+  app.footer("Not built yet: server and serve.");
   // At most one; "none" is reported after parsing, so an unknown option is named first.
   app.require_subcommand(0, 1);
   app.fallthrough(false);
@@ -22,8 +25,14 @@ int run(int argc, char** argv) {
   add_convert_command(app, status);
   add_check_command(app, status);
   add_kernel_command(app, status);
+  add_run_command(app, status);
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> words(argv + 1, argv + argc);  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic)
+    if (!words.empty() && words.front() == "run") {
+      words = normalize_run_arguments(std::move(words));
+    }
+    std::reverse(words.begin(), words.end());  // CLI11 takes the words last first
+    app.parse(words);
     if (app.get_subcommands().empty()) {
       fmt::print(stderr, "tejun: a subcommand is required (see tejun --help)\n");
       return kExitUsage;

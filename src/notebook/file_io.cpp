@@ -75,7 +75,7 @@ Result<void> sync_directory_of(const std::string& path) {
 }
 
 Result<void> write_temporary(const std::string& temporary, const std::string& path,
-                             const std::function<void(TextOutput&)>& produce) {
+                             const std::function<void(TextOutput&)>& produce, Durability durability) {
   FileDescriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
   if (!fd.valid()) {
     return io_error(path, "create a temporary file beside it", errno);
@@ -95,7 +95,7 @@ Result<void> write_temporary(const std::string& temporary, const std::string& pa
   if (!finished) {
     return finished;
   }
-  if (::fsync(fd.get()) != 0) {
+  if (durability == Durability::synced && ::fsync(fd.get()) != 0) {
     return io_error(path, "sync", errno);
   }
   if (!fd.close()) {
@@ -172,11 +172,12 @@ void MappedFile::release_before(std::size_t offset) noexcept {
   }
 }
 
-Result<void> write_file_atomically(const std::string& path, const std::function<void(TextOutput&)>& produce) {
+Result<void> write_file_atomically(const std::string& path, const std::function<void(TextOutput&)>& produce,
+                                   Durability durability) {
   const std::filesystem::path target(path);
   const std::string temporary =
       (target.parent_path() / fmt::format(".{}.tejun-{}", target.filename().string(), base::random_hex_id(8))).string();
-  auto written = write_temporary(temporary, path, produce);
+  auto written = write_temporary(temporary, path, produce, durability);
   if (written && ::rename(temporary.c_str(), path.c_str()) != 0) {
     written = io_error(path, "replace", errno);
   }
@@ -184,7 +185,7 @@ Result<void> write_file_atomically(const std::string& path, const std::function<
     ::unlink(temporary.c_str());
     return written;
   }
-  return sync_directory_of(path);
+  return durability == Durability::synced ? sync_directory_of(path) : Result<void>();
 }
 
 }  // namespace tejun::notebook

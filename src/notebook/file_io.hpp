@@ -2,6 +2,7 @@
 // new one, never half of one.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -35,10 +36,17 @@ class MappedFile {
   std::size_t size_;
 };
 
+// How far an atomic replacement is pushed before it returns.
+enum class Durability : std::uint8_t {
+  synced,       // on the device: survives a power loss (fsync of the file and of its folder)
+  process_safe  // in the page cache: survives the death of this process, not a power loss
+};
+
 // Writes what `produce` emits to a temporary file beside `path`, syncs it, renames it over
-// `path` and syncs the directory. On any failure `path` is untouched and the temporary file
-// is removed. An existing file keeps its permission bits.
+// `path` and syncs the directory (`durability` synced). On any failure `path` is untouched and
+// the temporary file is removed. An existing file keeps its permission bits.
 [[nodiscard]] base::Result<void> write_file_atomically(const std::string& path,
-                                                       const std::function<void(TextOutput&)>& produce);
+                                                       const std::function<void(TextOutput&)>& produce,
+                                                       Durability durability = Durability::synced);
 
 }  // namespace tejun::notebook

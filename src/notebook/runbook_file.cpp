@@ -32,7 +32,7 @@ base::Result<Notebook> read_runbook(const std::string& path) {
   return *format == RunbookFormat::ipynb ? read_ipynb_file(path) : read_markdown_file(path);
 }
 
-base::Result<void> write_runbook(const Notebook& notebook, const std::string& path) {
+base::Result<void> write_runbook(const Notebook& notebook, const std::string& path, Durability durability) {
   auto format = format_of(path);
   if (!format) {
     return format.error();
@@ -43,7 +43,7 @@ base::Result<void> write_runbook(const Notebook& notebook, const std::string& pa
     } else {
       write_markdown(notebook, out);
     }
-  });
+  }, durability);
 }
 
 base::Result<void> convert_runbook(const std::string& input, const std::string& output) {

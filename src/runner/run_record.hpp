@@ -1,0 +1,52 @@
+// What a run did, step by step: kept while it runs, written into the output notebook's
+// metadata, the Markdown report, the progress lines and the --json summary.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runner/parameters.hpp"
+
+namespace tejun::runner {
+
+enum class StepStatus : std::uint8_t { pending, running, ok, failed, timed_out, interrupted, kernel_died, skipped };
+
+[[nodiscard]] const char* to_string(StepStatus status) noexcept;
+
+struct StepRecord {
+  std::size_t cell = 0;  // index into the notebook's cells
+  std::size_t number = 0;  // 1-based, among the steps this run executes (0: not executed)
+  std::string name;        // the step's name, else its cell id, else "step N"
+  StepStatus status = StepStatus::pending;
+  std::string start_time;  // ISO 8601 UTC
+  std::string end_time;
+  double seconds = 0;
+  std::string ename;  // why it failed
+  std::string evalue;
+};
+
+struct RunRecord {
+  std::string runbook;
+  std::string kernel;  // the kernelspec's name
+  std::vector<std::string> outputs;
+  Parameters parameters;  // as injected
+  std::vector<StepRecord> steps;  // every code cell, in order
+  std::size_t total = 0;          // how many steps this run executes
+  std::string start_time;
+  std::string end_time;
+  double seconds = 0;
+  int exit_code = 0;
+  std::string outcome;  // "succeeded", "failed", "timed out", "kernel died", "interrupted"
+  std::string reason;   // one line on why it stopped, when it did not succeed
+};
+
+// ISO 8601 UTC with microseconds: "2026-11-27T08:00:00.123456Z".
+[[nodiscard]] std::string utc_now();
+
+// `text` without ANSI escape sequences (tracebacks are coloured).
+[[nodiscard]] std::string strip_ansi(std::string_view text);
+
+}  // namespace tejun::runner
