@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <vector>
-#include <exception>
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"

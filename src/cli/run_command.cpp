@@ -16,7 +16,7 @@ namespace {
 
 struct RunArguments {
   runner::RunOptions options;
-  std::string second_output;  // papermill's OUTPUT_PATH positional
+  std::string second_output;                // papermill's OUTPUT_PATH positional
   std::vector<std::string> parameters;      // -p NAME VALUE, flattened
   std::vector<std::string> raw_parameters;  // -r NAME VALUE, flattened
   std::vector<std::string> parameter_files;
@@ -88,8 +88,8 @@ int run_command(RunArguments& arguments) {
     options.startup_timeout = *start;
   }
   options.progress = arguments.no_progress_bar || arguments.progress == "none" ? runner::ProgressMode::none
-                     : arguments.progress == "plain"                        ? runner::ProgressMode::plain
-                                                                            : runner::ProgressMode::automatic;
+                     : arguments.progress == "plain"                           ? runner::ProgressMode::plain
+                                                                               : runner::ProgressMode::automatic;
   return runner::run(options);
 }
 
@@ -98,9 +98,8 @@ bool is_identifier_assignment(std::string_view word) {
   if (equals == 0 || equals == std::string_view::npos || word.starts_with("-")) {
     return false;
   }
-  return std::ranges::all_of(word.substr(0, equals), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
-  });
+  return std::ranges::all_of(word.substr(0, equals),
+                             [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; });
 }
 
 }  // namespace
@@ -125,7 +124,8 @@ std::vector<std::string> normalize_run_arguments(std::vector<std::string> argume
 
 void add_run_command(CLI::App& app, CommandStatus& status) {
   auto arguments = std::make_shared<RunArguments>();
-  auto* command = app.add_subcommand("run", "Run a runbook (.ipynb or .md) headless on a Jupyter kernel, papermill-style");
+  auto* command =
+      app.add_subcommand("run", "Run a runbook (.ipynb or .md) headless on a Jupyter kernel, papermill-style");
   command->footer(kExitCodes);
   auto& options = arguments->options;
   command->add_option("RUNBOOK", options.runbook, "The runbook to run (.ipynb or .md)")->required();
@@ -134,24 +134,26 @@ void add_run_command(CLI::App& app, CommandStatus& status) {
   command->add_option("-o,--output", options.outputs,
                       "Write the executed runbook (.ipynb: outputs and timings) or a Markdown report (.md); "
                       "repeatable; rewritten atomically after every step");
-  command->add_option("-p,--parameters", arguments->parameters,
-                      "Set a parameter, typed as papermill types it (True/False, None, integers, floats, else text); "
-                      "NAME=VALUE also works; repeatable")
+  command
+      ->add_option("-p,--parameters", arguments->parameters,
+                   "Set a parameter, typed as papermill types it (True/False, None, integers, floats, else text); "
+                   "NAME=VALUE also works; repeatable")
       ->type_name("NAME VALUE")
       ->expected(2)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  command->add_option("-r,--parameters_raw,--parameters-raw", arguments->raw_parameters,
-                      "Set a parameter to VALUE as text, untyped; repeatable")
+  command
+      ->add_option("-r,--parameters_raw,--parameters-raw", arguments->raw_parameters,
+                   "Set a parameter to VALUE as text, untyped; repeatable")
       ->type_name("NAME VALUE")
       ->expected(2)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command->add_option("-f,--parameters_file,--parameters-file", arguments->parameter_files,
                       "Read parameters from a YAML mapping; -p and -r given too win");
-  command->add_option("-y,--parameters_yaml,--parameters-yaml", arguments->parameter_yaml,
-                      "Parameters as YAML text");
+  command->add_option("-y,--parameters_yaml,--parameters-yaml", arguments->parameter_yaml, "Parameters as YAML text");
   command->add_option("-k,--kernel", options.kernel,
                       "Kernelspec to run on (default: the runbook's, else tejun's own kernel)");
-  command->add_option("--cwd", options.working_directory, "Working directory of the kernel (default: the runbook's folder)");
+  command->add_option("--cwd", options.working_directory,
+                      "Working directory of the kernel (default: the runbook's folder)");
   command->add_option("--step", options.step, "Run only this step (its name, cell id or number)");
   command->add_option("--from", options.from, "Start at this step");
   command->add_option("--to", options.to, "Stop after this step");
@@ -165,8 +167,9 @@ void add_run_command(CLI::App& app, CommandStatus& status) {
                       "Answers to input requests, one per line, in order ('-' reads them from stdin)");
   command->add_flag("--log-output", options.log_output, "Stream each step's output to stderr as it comes");
   command->add_flag("--json", options.json, "Print a JSON summary of the run on stdout");
-  command->add_option("--progress", arguments->progress,
-                      "auto (a live display on a terminal, plain lines otherwise), plain or none")
+  command
+      ->add_option("--progress", arguments->progress,
+                   "auto (a live display on a terminal, plain lines otherwise), plain or none")
       ->check(CLI::IsMember({"auto", "plain", "none"}));
   command->add_flag("--no-progress-bar", arguments->no_progress_bar, "Same as --progress none (papermill's flag)");
   command->add_flag("--prepare-only", options.prepare_only, "Inject the parameters and write the outputs; run nothing");

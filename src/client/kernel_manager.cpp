@@ -174,7 +174,7 @@ base::Result<void> KernelManager::launch() {
     launch.argv.push_back(std::move(word));
   }
   for (const auto& [name, value] : environment) {
-    launch.environment.push_back(name + "=" + value);
+    launch.environment.push_back(fmt::format("{}={}", name, value));
   }
   launch.working_directory = options_.working_directory;
   auto process = KernelProcess::launch(launch);
@@ -231,7 +231,8 @@ base::Result<void> KernelManager::wait_ready() {
       wait_for = std::min(wait_for, std::chrono::milliseconds(50));
     }
     auto event = client_->wait(std::max(wait_for, std::chrono::milliseconds(1)), watched);
-    if (const auto* ready = std::get_if<FdReady>(&event); ready != nullptr && watched[ready->index] == options_.cancel_fd) {
+    if (const auto* ready = std::get_if<FdReady>(&event);
+        ready != nullptr && watched[ready->index] == options_.cancel_fd) {
       return make_error(ErrorCode::invalid_argument, fmt::format("starting the kernel '{}' was cancelled", spec_.name));
     }
     if (std::holds_alternative<FdReady>(event) || (polls_exit && process_->has_exited())) {
@@ -252,7 +253,8 @@ base::Result<void> KernelManager::wait_ready() {
       // The reply has come and iopub carries our messages: the kernel is ready once stdin is
       // connected too. Replies to the remaining probes are dropped by whoever waits next
       // (they answer no request of theirs).
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (!client_->wait_stdin_connected(std::max(left, std::chrono::milliseconds(0)))) {
         continue;
       }
@@ -261,7 +263,9 @@ base::Result<void> KernelManager::wait_ready() {
   }
 }
 
-bool KernelManager::is_alive() { return process_ && !process_->has_exited(); }
+bool KernelManager::is_alive() {
+  return process_ && !process_->has_exited();
+}
 
 void KernelManager::interrupt() {
   if (!is_alive()) {

@@ -1,19 +1,20 @@
 #include "client/kernel_process.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <csignal>
 #include <cstring>
-#include <algorithm>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -27,7 +28,7 @@ using base::ErrorCode;
 using base::make_error;
 
 // What is kept of the kernel's own output: enough for a report, bounded whatever it writes.
-constexpr std::size_t kTailBytes = 64 * 1024;
+constexpr std::size_t kTailBytes = std::size_t{64} * 1024;
 constexpr auto kReapStep = std::chrono::milliseconds(10);
 
 exec::UniqueFd open_pidfd(pid_t pid) {
@@ -57,7 +58,7 @@ std::string find_program(const std::string& name, const std::vector<std::string>
   while (start <= path.size()) {
     const std::size_t end = std::min(path.find(':', start), path.size());
     const std::string dir = end > start ? path.substr(start, end - start) : std::string(".");
-    std::string candidate = dir + "/" + name;
+    std::string candidate = fmt::format("{}/{}", dir, name);
     if (::access(candidate.c_str(), X_OK) == 0) {
       return candidate;
     }
@@ -131,6 +132,20 @@ struct KernelProcess::OutputTail {
   // Until end of file, or until stopped: a process that left the kernel's group (a daemon it
   // started) may hold the pipe open long after the kernel is gone.
   void read_all() {
+    read_until_end();
+    const std::scoped_lock lock(mutex);
+    ended = true;
+    ended_changed.notify_all();
+  }
+
+  // Waits up to `limit` for end of file: after the kernel exits, what it wrote last may still
+  // be in the pipe.
+  void wait_end(std::chrono::milliseconds limit) {
+    std::unique_lock lock(mutex);
+    ended_changed.wait_for(lock, limit, [this] { return ended; });
+  }
+
+  void read_until_end() {
     std::array<char, 8192> buffer{};
     constexpr int kStopCheckMs = 50;
     while (!stop) {
@@ -143,7 +158,7 @@ struct KernelProcess::OutputTail {
         continue;
       }
       if (got <= 0) {
-        return;
+        break;
       }
       const std::scoped_lock lock(mutex);
       text.append(buffer.data(), static_cast<std::size_t>(got));
@@ -161,6 +176,8 @@ struct KernelProcess::OutputTail {
   exec::UniqueFd read_end;
   std::atomic<bool> stop = false;
   mutable std::mutex mutex;
+  std::condition_variable ended_changed;
+  bool ended = false;
   std::string text;
   std::thread reader;
 };
@@ -250,7 +267,8 @@ bool KernelProcess::has_exited() {
 bool KernelProcess::wait_exit(std::chrono::milliseconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!has_exited()) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       return false;
     }
@@ -293,6 +311,10 @@ std::string KernelProcess::exit_description() const {
 std::string KernelProcess::output_tail(std::size_t lines) const {
   if (lines == 0) {
     return {};
+  }
+  if (status_) {
+    constexpr auto kLastWords = std::chrono::milliseconds(200);
+    tail_->wait_end(kLastWords);
   }
   std::string text = tail_->snapshot();
   while (!text.empty() && text.back() == '\n') {

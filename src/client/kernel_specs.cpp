@@ -126,8 +126,8 @@ base::Result<KernelSpec> read_kernel_spec(const std::string& dir, std::string na
     return spec_error(file, "\"display_name\", \"language\" and \"interrupt_mode\" must be strings");
   }
   if (spec.interrupt_mode != "signal" && spec.interrupt_mode != "message") {
-    return spec_error(file, fmt::format("\"interrupt_mode\" is '{}'; expected 'signal' or 'message'",
-                                        spec.interrupt_mode));
+    return spec_error(file,
+                      fmt::format("\"interrupt_mode\" is '{}'; expected 'signal' or 'message'", spec.interrupt_mode));
   }
   if (const auto* env = object.if_contains("env"); env != nullptr) {
     if (!env->is_object()) {

@@ -37,13 +37,16 @@ base::Result<void> write_runbook(const Notebook& notebook, const std::string& pa
   if (!format) {
     return format.error();
   }
-  return write_file_atomically(path, [&](TextOutput& out) {
-    if (*format == RunbookFormat::ipynb) {
-      write_ipynb(notebook, out);
-    } else {
-      write_markdown(notebook, out);
-    }
-  }, durability);
+  return write_file_atomically(
+      path,
+      [&](TextOutput& out) {
+        if (*format == RunbookFormat::ipynb) {
+          write_ipynb(notebook, out);
+        } else {
+          write_markdown(notebook, out);
+        }
+      },
+      durability);
 }
 
 base::Result<void> convert_runbook(const std::string& input, const std::string& output) {

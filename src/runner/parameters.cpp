@@ -23,7 +23,9 @@ using notebook::Json;
 using notebook::JsonNumber;
 
 std::string_view trim(std::string_view text) {
-  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  const auto is_space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
   while (!text.empty() && is_space(text.front())) {
     text.remove_prefix(1);
   }
@@ -33,7 +35,9 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 std::string lowercase(std::string_view text) {
   std::string lower(text);
@@ -176,7 +180,10 @@ void append_python_literal(std::string& out, const Json& value) {
       return;
     case Json::Kind::number: {
       const auto& text = value.as_number().text;
-      out += text == "Infinity" ? "float('inf')" : text == "-Infinity" ? "float('-inf')" : text == "NaN" ? "float('nan')" : text;
+      out += text == "Infinity"    ? "float('inf')"
+             : text == "-Infinity" ? "float('-inf')"
+             : text == "NaN"       ? "float('nan')"
+                                   : text;
       return;
     }
     case Json::Kind::string:
@@ -327,8 +334,8 @@ base::Result<Injection> inject_parameters(notebook::Notebook& notebook, const Pa
 
   // A Markdown runbook's front matter declares its parameters and their defaults.
   const auto* tejun = notebook::find_member(notebook.metadata, notebook::kTejunMetadataKey);
-  const auto* defaults = tejun != nullptr && tejun->is_object() ? notebook::find_member(tejun->as_object(), "parameters")
-                                                                : nullptr;
+  const auto* defaults =
+      tejun != nullptr && tejun->is_object() ? notebook::find_member(tejun->as_object(), "parameters") : nullptr;
   if (defaults != nullptr && defaults->is_object()) {
     for (const auto& [name, value] : defaults->as_object()) {
       set_parameter(injection.effective, name, value);
@@ -349,13 +356,14 @@ base::Result<Injection> inject_parameters(notebook::Notebook& notebook, const Pa
     return source.error();
   }
 
-  const auto tagged = std::ranges::find_if(notebook.cells, [](const auto& cell) { return has_tag(cell, kParametersTag); });
+  const auto tagged =
+      std::ranges::find_if(notebook.cells, [](const auto& cell) { return has_tag(cell, kParametersTag); });
   std::size_t at = 0;
   if (tagged != notebook.cells.end()) {
     at = static_cast<std::size_t>(tagged - notebook.cells.begin()) + 1;
   } else {
-    const auto first_step = std::ranges::find_if(
-        notebook.cells, [](const auto& cell) { return cell.type == notebook::CellType::code; });
+    const auto first_step =
+        std::ranges::find_if(notebook.cells, [](const auto& cell) { return cell.type == notebook::CellType::code; });
     at = static_cast<std::size_t>(first_step - notebook.cells.begin());
     if (defaults == nullptr && !given.empty()) {
       injection.warnings.emplace_back(

@@ -81,7 +81,7 @@ void Progress::draw() {
 }
 
 void Progress::step_started(const StepRecord& step, std::size_t total) {
-  label_ = fmt::format("[{}/{}] {}", step.number, total, step.name);
+  label_ = fmt::format("[{}/{}] {}", step.ordinal, total, step.name);
   started_ = std::chrono::steady_clock::now();
   if (quiet_) {
     return;
@@ -93,7 +93,9 @@ void Progress::step_started(const StepRecord& step, std::size_t total) {
   }
 }
 
-void Progress::tick() { draw(); }
+void Progress::tick() {
+  draw();
+}
 
 void Progress::output(std::string_view text) {
   if (!log_output_ || text.empty()) {
@@ -105,7 +107,7 @@ void Progress::output(std::string_view text) {
 }
 
 void Progress::step_finished(const StepRecord& step, std::size_t total) {
-  label_ = fmt::format("[{}/{}] {}", step.number, total, step.name);
+  label_ = fmt::format("[{}/{}] {}", step.ordinal, total, step.name);
   end_partial_line();
   clear_live_line();
   if (quiet_) {
@@ -138,8 +140,8 @@ void Progress::finished(const RunRecord& record) {
   for (const auto& step : record.steps) {
     done += step.status == StepStatus::ok ? 1 : 0;
   }
-  std::string line = fmt::format("{}: {} of {} steps ok in {}", record.outcome, done, record.total,
-                                 format_seconds(record.seconds));
+  std::string line =
+      fmt::format("{}: {} of {} steps ok in {}", record.outcome, done, record.total, format_seconds(record.seconds));
   if (!record.outputs.empty()) {
     line += fmt::format("; wrote {}", fmt::join(record.outputs, ", "));
   }

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,8 +18,9 @@ enum class StepStatus : std::uint8_t { pending, running, ok, failed, timed_out, 
 [[nodiscard]] const char* to_string(StepStatus status) noexcept;
 
 struct StepRecord {
-  std::size_t cell = 0;  // index into the notebook's cells
-  std::size_t number = 0;  // 1-based, among the steps this run executes (0: not executed)
+  std::size_t cell = 0;    // index into the notebook's cells
+  std::size_t number = 0;   // the runbook's step number, as --step takes it (0: injected parameters)
+  std::size_t ordinal = 0;  // 1-based, among the steps this run executes (0: not executed)
   std::string name;        // the step's name, else its cell id, else "step N"
   StepStatus status = StepStatus::pending;
   std::string start_time;  // ISO 8601 UTC
@@ -32,7 +34,7 @@ struct RunRecord {
   std::string runbook;
   std::string kernel;  // the kernelspec's name
   std::vector<std::string> outputs;
-  Parameters parameters;  // as injected
+  Parameters parameters;          // as injected
   std::vector<StepRecord> steps;  // every code cell, in order
   std::size_t total = 0;          // how many steps this run executes
   std::string start_time;
@@ -45,6 +47,10 @@ struct RunRecord {
 
 // ISO 8601 UTC with microseconds: "2026-11-27T08:00:00.123456Z".
 [[nodiscard]] std::string utc_now();
+
+// Seconds since the epoch of an ISO 8601 UTC time as Jupyter messages carry it
+// ("2026-11-27T08:00:00.123456Z", "+00:00" too); nothing for anything else.
+[[nodiscard]] std::optional<double> parse_utc(std::string_view text);
 
 // `text` without ANSI escape sequences (tracebacks are coloured).
 [[nodiscard]] std::string strip_ansi(std::string_view text);

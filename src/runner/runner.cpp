@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstdio>
 #include <charconv>
+#include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -117,7 +117,9 @@ std::string content_string(const boost::json::object& object, std::string_view k
   return value != nullptr && value->is_string() ? std::string(value->get_string()) : std::string();
 }
 
-std::string header_date(const protocol::Message& message) { return content_string(message.header, "date"); }
+std::string header_date(const protocol::Message& message) {
+  return content_string(message.header, "date");
+}
 
 bool has_tag(const notebook::Cell& cell, std::string_view tag) {
   const auto* tags = notebook::find_member(cell.metadata, "tags");
@@ -167,9 +169,13 @@ bool is_confirmation(std::string_view prompt) {
                              [&](std::string_view marker) { return lower.find(marker) != std::string::npos; });
 }
 
-Json seconds_json(double seconds) { return Json(JsonNumber{fmt::format("{:.6f}", seconds)}); }
+Json seconds_json(double seconds) {
+  return Json(JsonNumber{fmt::format("{:.6f}", seconds)});
+}
 
-std::string describe(milliseconds limit) { return format_seconds(static_cast<double>(limit.count()) / 1000.0); }
+std::string describe(milliseconds limit) {
+  return format_seconds(static_cast<double>(limit.count()) / 1000.0);
+}
 
 // ---- the run ----
 
@@ -177,6 +183,8 @@ struct StepResult {
   StepStatus status = StepStatus::ok;
   std::string ename;
   std::string evalue;
+  std::optional<std::pair<std::string, std::string>> kernel_times;  // busy and idle, as the kernel stamped them
+  double kernel_seconds = 0;
 };
 
 class Run {
@@ -209,11 +217,12 @@ class Run {
   std::unique_ptr<client::KernelManager> kernel_;
   OutputRecorder recorder_;
   std::deque<std::string> answers_;
-  std::set<std::string> requests_;                // execute requests sent and not finished
-  std::deque<client::Received> early_;            // messages about a later step, kept until it runs
-  std::vector<std::size_t> to_run_;  // indexes into record_.steps
+  std::set<std::string> requests_;      // execute requests sent and not finished
+  std::deque<client::Received> early_;  // messages about a later step, kept until it runs
+  std::vector<std::size_t> to_run_;     // indexes into record_.steps
   Clock::time_point run_started_;
   std::optional<Clock::time_point> run_deadline_;
+  std::string working_directory_;
   int caught_signal_ = 0;
 };
 
@@ -239,9 +248,8 @@ std::optional<std::size_t> Run::find_step(const std::string& wanted) const {
   std::size_t number = 0;
   const auto [end, ec] = std::from_chars(wanted.data(), wanted.data() + wanted.size(), number);
   if (ec == std::errc() && end == wanted.data() + wanted.size() && number > 0) {
-    std::size_t count = 0;
     for (std::size_t i = 0; i < record_.steps.size(); ++i) {
-      if (!has_tag(notebook_.cells[record_.steps[i].cell], kInjectedParametersTag) && ++count == number) {
+      if (record_.steps[i].number == number) {
         return i;
       }
     }
@@ -254,10 +262,9 @@ base::Result<void> Run::resolve_selection() {
   std::size_t last = record_.steps.empty() ? 0 : record_.steps.size() - 1;
   const auto unknown = [&](const std::string& option, const std::string& wanted) {
     std::string names;
-    std::size_t number = 0;
     for (const auto& step : record_.steps) {
-      if (!has_tag(notebook_.cells[step.cell], kInjectedParametersTag)) {
-        names += fmt::format("{}{} {}", names.empty() ? "" : ", ", ++number, step.name);
+      if (step.number != 0) {
+        names += fmt::format("{}{} {}", names.empty() ? "" : ", ", step.number, step.name);
       }
     }
     auto error = base::make_error(base::ErrorCode::invalid_argument,
@@ -296,7 +303,7 @@ base::Result<void> Run::resolve_selection() {
     const bool injected = has_tag(notebook_.cells[step.cell], kInjectedParametersTag);
     if (injected || (i >= first && i <= last)) {
       to_run_.push_back(i);
-      step.number = to_run_.size();
+      step.ordinal = to_run_.size();
     } else {
       step.status = StepStatus::skipped;
     }
@@ -311,9 +318,9 @@ int Run::prepare() {
   record_.start_time = utc_now();
   auto notebook = notebook::read_runbook(options_.runbook);
   if (!notebook) {
-    return fail_early(notebook.error().where.path.empty() ? notebook.error().in_file(options_.runbook)
-                                                          : notebook.error(),
-                      kExitBadInput);
+    return fail_early(
+        notebook.error().where.path.empty() ? notebook.error().in_file(options_.runbook) : notebook.error(),
+        kExitBadInput);
   }
   notebook_ = std::move(*notebook);
   std::error_code error;
@@ -327,7 +334,8 @@ int Run::prepare() {
                                                      output)),
                         kExitBadInput);
     }
-    if (*format == notebook::RunbookFormat::markdown && std::filesystem::weakly_canonical(output, error) == runbook_path) {
+    if (*format == notebook::RunbookFormat::markdown &&
+        std::filesystem::weakly_canonical(output, error) == runbook_path) {
       return fail_early(base::make_error(base::ErrorCode::invalid_argument,
                                          fmt::format("output {}: the report would replace the runbook itself", output)),
                         kExitBadInput);
@@ -390,6 +398,7 @@ int Run::prepare() {
 
   // Every output starts empty, as papermill does; the steps are the non-blank code cells.
   std::size_t code_cells = 0;
+  std::size_t runbook_steps = 0;
   for (std::size_t i = 0; i < notebook_.cells.size(); ++i) {
     auto& cell = notebook_.cells[i];
     if (cell.type != notebook::CellType::code) {
@@ -405,7 +414,9 @@ int Run::prepare() {
     }
     StepRecord step;
     step.cell = i;
-    step.name = has_tag(cell, kInjectedParametersTag) ? "parameters" : own_name(cell);
+    const bool injected = has_tag(cell, kInjectedParametersTag);
+    step.number = injected ? 0 : ++runbook_steps;
+    step.name = injected ? "parameters" : own_name(cell);
     if (step.name.empty()) {
       step.name = cell.id.empty() ? fmt::format("step {}", code_cells) : fmt::format("cell {}", cell.id);
     }
@@ -413,6 +424,15 @@ int Run::prepare() {
   }
   if (auto selected = resolve_selection(); !selected) {
     return fail_early(selected.error(), kExitBadInput);
+  }
+  working_directory_ = options_.working_directory;
+  if (working_directory_.empty()) {
+    working_directory_ = std::filesystem::absolute(options_.runbook).parent_path().string();
+  }
+  if (!std::filesystem::is_directory(working_directory_, error)) {
+    return fail_early(base::make_error(base::ErrorCode::not_found,
+                                       fmt::format("--cwd {}: not a directory", working_directory_)),
+                      kExitBadInput);
   }
   finish_metadata();
   if (!write_outputs(notebook::Durability::process_safe)) {
@@ -437,13 +457,13 @@ void Run::answer_input(const protocol::Message& request, StepResult& result, boo
   const bool secret = password != nullptr && password->is_bool() && password->get_bool();
   std::optional<std::string> answer;
   std::string source;
-  if (!answers_.empty()) {
+  if (options_.yes && is_confirmation(prompt)) {
+    answer = "yes";
+    source = "--yes";
+  } else if (!answers_.empty()) {
     answer = std::move(answers_.front());
     answers_.pop_front();
     source = "--input";
-  } else if (options_.yes && is_confirmation(prompt)) {
-    answer = "yes";
-    source = "--yes";
   }
   if (answer) {
     progress_.note(fmt::format("answered '{}' from {}{}", prompt, source,
@@ -533,9 +553,10 @@ StepResult Run::run_step(StepRecord& step, const std::string& request) {
     }
     if (!give_up_at && deadline && now >= *deadline) {
       interrupt_for(StepStatus::timed_out);
-      result.evalue = total_deadline ? fmt::format("the run reached its --total-timeout of {} during this step, "
-                                                   "which was interrupted",
-                                                   describe(*options_.total_timeout))
+      result.evalue = total_deadline ? fmt::format(
+                                           "the run reached its --total-timeout of {} during this step, "
+                                           "which was interrupted",
+                                           describe(*options_.total_timeout))
                                      : fmt::format("the step ran longer than its --timeout of {} and was interrupted",
                                                    describe(*options_.cell_timeout));
       continue;
@@ -577,10 +598,9 @@ StepResult Run::run_step(StepRecord& step, const std::string& request) {
           continue;
         }
         caught_signal_ = signal;
-        progress_.note(fmt::format("{}: interrupting step '{}' (again to stop at once)", sigabbrev_np(signal) == nullptr
-                                                                                             ? "signal"
-                                                                                             : fmt::format("SIG{}", sigabbrev_np(signal)),
-                                   step.name));
+        progress_.note(fmt::format(
+            "{}: interrupting step '{}' (again to stop at once)",
+            sigabbrev_np(signal) == nullptr ? "signal" : fmt::format("SIG{}", sigabbrev_np(signal)), step.name));
         interrupt_for(StepStatus::interrupted);
         continue;
       }
@@ -609,8 +629,8 @@ StepResult Run::run_step(StepRecord& step, const std::string& request) {
         if (reply_status != "ok" && result.status == StepStatus::ok) {
           result.status = StepStatus::failed;
           result.ename = reply_status == "aborted" ? "Aborted" : content_string(message.content, "ename");
-          result.evalue = reply_status == "aborted" ? "the kernel aborted the request"
-                                                    : content_string(message.content, "evalue");
+          result.evalue =
+              reply_status == "aborted" ? "the kernel aborted the request" : content_string(message.content, "evalue");
         }
       }
       continue;
@@ -657,7 +677,8 @@ StepResult Run::run_step(StepRecord& step, const std::string& request) {
                                       : text);
       } else if (type == "display_data" || type == "execute_result") {
         const auto* data = message.content.if_contains("data");
-        const auto* plain = data != nullptr && data->is_object() ? data->get_object().if_contains("text/plain") : nullptr;
+        const auto* plain =
+            data != nullptr && data->is_object() ? data->get_object().if_contains("text/plain") : nullptr;
         if (plain != nullptr && plain->is_string()) {
           progress_.output(std::string(plain->get_string()) + "\n");
         }
@@ -679,9 +700,8 @@ StepResult Run::run_step(StepRecord& step, const std::string& request) {
     add_error(step.cell, result.ename, result.evalue);
   } else if (result.status == StepStatus::interrupted) {
     result.ename = "Interrupted";
-    result.evalue = fmt::format("tejun run was interrupted (SIG{})", sigabbrev_np(caught_signal_) == nullptr
-                                                                          ? "?"
-                                                                          : sigabbrev_np(caught_signal_));
+    result.evalue = fmt::format("tejun run was interrupted (SIG{})",
+                                sigabbrev_np(caught_signal_) == nullptr ? "?" : sigabbrev_np(caught_signal_));
   }
   // nbclient's record of when the kernel took, ran and finished the request.
   JsonObject execution;
@@ -689,6 +709,18 @@ StepResult Run::run_step(StepRecord& step, const std::string& request) {
     if (const auto* value = notebook::find_member(timing, key)) {
       execution.emplace_back(key, *value);
     }
+  }
+  // With every step sent at once, this process may turn to a step after the kernel has run
+  // it: the kernel's own times say when it ran.
+  const auto text_of = [&](std::string_view key) {
+    const auto* value = notebook::find_member(execution, key);
+    return value != nullptr && value->is_string() ? value->as_string() : std::string();
+  };
+  const auto busy = parse_utc(text_of("iopub.status.busy"));
+  const auto done = parse_utc(text_of("iopub.status.idle"));
+  if (busy && done && *done >= *busy) {
+    result.kernel_times = std::make_pair(text_of("iopub.status.busy"), text_of("iopub.status.idle"));
+    result.kernel_seconds = *done - *busy;
   }
   notebook::set_member(cell.metadata, "execution", Json(std::move(execution)));
   return result;
@@ -729,17 +761,17 @@ void Run::finish_metadata() {
   notebook::set_member(notebook_.metadata, "papermill", Json(std::move(papermill)));
   for (const auto& step : record_.steps) {
     auto& cell = notebook_.cells[step.cell];
-    const bool done = step.status != StepStatus::pending && step.status != StepStatus::running &&
-                      step.status != StepStatus::skipped;
+    const bool done =
+        step.status != StepStatus::pending && step.status != StepStatus::running && step.status != StepStatus::skipped;
     JsonObject papermill_cell{
         {"exception", Json(done && step.status != StepStatus::ok)},
         {"start_time", step.start_time.empty() ? Json(nullptr) : Json(step.start_time)},
         {"end_time", step.end_time.empty() ? Json(nullptr) : Json(step.end_time)},
         {"duration", done ? seconds_json(step.seconds) : Json(nullptr)},
-        {"status", Json(step.status == StepStatus::ok                                        ? "completed"
-                        : step.status == StepStatus::running                                 ? "running"
+        {"status", Json(step.status == StepStatus::ok                                              ? "completed"
+                        : step.status == StepStatus::running                                       ? "running"
                         : step.status == StepStatus::pending || step.status == StepStatus::skipped ? "pending"
-                                                                                             : "failed")}};
+                                                                                                   : "failed")}};
     notebook::set_member(cell.metadata, "papermill", Json(std::move(papermill_cell)));
   }
 }
@@ -752,12 +784,13 @@ void Run::print_json() const {
   notebook::JsonArray steps;
   for (const auto& step : record_.steps) {
     const auto& cell = notebook_.cells[step.cell];
-    JsonObject entry{{"name", Json(step.name)},
-                     {"number", step.number == 0 ? Json(nullptr) : Json::integer(static_cast<std::int64_t>(step.number))},
-                     {"cell_id", cell.id.empty() ? Json(nullptr) : Json(cell.id)},
-                     {"status", Json(to_string(step.status))},
-                     {"duration_seconds", seconds_json(step.seconds)},
-                     {"execution_count", cell.execution_count}};
+    JsonObject entry{
+        {"name", Json(step.name)},
+        {"number", step.number == 0 ? Json(nullptr) : Json::integer(static_cast<std::int64_t>(step.number))},
+        {"cell_id", cell.id.empty() ? Json(nullptr) : Json(cell.id)},
+        {"status", Json(to_string(step.status))},
+        {"duration_seconds", seconds_json(step.seconds)},
+        {"execution_count", cell.execution_count}};
     if (!step.ename.empty()) {
       entry.emplace_back("ename", Json(step.ename));
       entry.emplace_back("evalue", Json(step.evalue));
@@ -796,17 +829,8 @@ int Run::execute() {
   std::string reason;
 
   if (!options_.prepare_only) {
-    std::string directory = options_.working_directory;
-    if (directory.empty()) {
-      directory = std::filesystem::absolute(options_.runbook).parent_path().string();
-    }
-    if (std::error_code error; !std::filesystem::is_directory(directory, error)) {
-      return fail_early(base::make_error(base::ErrorCode::not_found,
-                                         fmt::format("--cwd {}: not a directory", directory)),
-                        kExitBadInput);
-    }
     client::StartOptions start;
-    start.working_directory = directory;
+    start.working_directory = working_directory_;
     start.startup_timeout = options_.startup_timeout;
     start.cancel_fd = signals_.fd();
     auto kernel = client::KernelManager::start(*spec_, start);
@@ -846,12 +870,17 @@ int Run::execute() {
     requests_.erase(sent[index]);
     step.seconds = std::chrono::duration<double>(Clock::now() - started).count();
     step.end_time = utc_now();
+    if (result.kernel_times) {
+      step.start_time = result.kernel_times->first;
+      step.end_time = result.kernel_times->second;
+      step.seconds = result.kernel_seconds;
+    }
     step.status = result.status;
     step.ename = std::move(result.ename);
     step.evalue = std::move(result.evalue);
     progress_.step_finished(step, record_.total);
 
-    const auto where = fmt::format("step {} of {} ({})", step.number, record_.total, step.name);
+    const auto where = fmt::format("step {} of {} ({})", step.ordinal, record_.total, step.name);
     switch (step.status) {
       case StepStatus::ok:
         break;
@@ -859,8 +888,9 @@ int Run::execute() {
         if (exit_code == kExitSuccess) {
           exit_code = kExitStepFailed;
           outcome = "failed";
-          reason = fmt::format("{} failed: {}{}", where, step.ename,
-                               step.evalue.empty() ? "" : ": " + strip_ansi(step.evalue.substr(0, step.evalue.find('\n'))));
+          reason =
+              fmt::format("{} failed: {}{}", where, step.ename,
+                          step.evalue.empty() ? "" : ": " + strip_ansi(step.evalue.substr(0, step.evalue.find('\n'))));
         }
         break;
       case StepStatus::timed_out:
