@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -74,6 +75,17 @@ Result<void> sync_directory_of(const std::string& path) {
   return {};
 }
 
+Result<void> write_whole(int fd, std::string_view text, const std::string& path) {
+  while (!text.empty()) {
+    const ssize_t written = ::write(fd, text.data(), text.size());
+    if (written < 0 && errno != EINTR) {
+      return io_error(path, "write", errno);
+    }
+    text.remove_prefix(written > 0 ? static_cast<std::size_t>(written) : 0);
+  }
+  return {};
+}
+
 Result<void> write_temporary(const std::string& temporary, const std::string& path,
                              const std::function<void(TextOutput&)>& produce, Durability durability) {
   FileDescriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
@@ -84,11 +96,28 @@ Result<void> write_temporary(const std::string& temporary, const std::string& pa
   if (::stat(path.c_str(), &existing) == 0) {
     (void)::fchmod(fd.get(), existing.st_mode & 07777);
   }
-  BackgroundWriter writer(fd.get(), path, kWriteBackStep);
-  TextOutput out([&](std::string& buffer) { return writer.push(buffer); });
+  // A document that fits in one buffer is written here; a larger one on a second thread,
+  // started with its second buffer, so formatting and copying into the kernel overlap.
+  std::optional<BackgroundWriter> writer;
+  std::string first;
+  bool have_first = false;
+  TextOutput out([&](std::string& buffer) -> Result<void> {
+    if (!writer) {
+      if (!have_first) {
+        first.swap(buffer);
+        have_first = true;
+        return {};
+      }
+      writer.emplace(fd.get(), path, kWriteBackStep);
+      if (auto pushed = writer->push(first); !pushed) {
+        return pushed;
+      }
+    }
+    return writer->push(buffer);
+  });
   produce(out);
   auto flushed = out.flush();
-  auto finished = writer.finish();
+  auto finished = writer ? writer->finish() : write_whole(fd.get(), first, path);
   if (!flushed) {
     return flushed;
   }

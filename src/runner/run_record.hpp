@@ -18,10 +18,10 @@ enum class StepStatus : std::uint8_t { pending, running, ok, failed, timed_out, 
 [[nodiscard]] const char* to_string(StepStatus status) noexcept;
 
 struct StepRecord {
-  std::size_t cell = 0;    // index into the notebook's cells
+  std::size_t cell = 0;     // index into the notebook's cells
   std::size_t number = 0;   // the runbook's step number, as --step takes it (0: injected parameters)
   std::size_t ordinal = 0;  // 1-based, among the steps this run executes (0: not executed)
-  std::string name;        // the step's name, else its cell id, else "step N"
+  std::string name;         // the step's name, else its cell id, else "step N"
   StepStatus status = StepStatus::pending;
   std::string start_time;  // ISO 8601 UTC
   std::string end_time;

@@ -380,6 +380,12 @@ int Run::prepare() {
   }
   spec_ = std::move(*spec);
   record_.kernel = spec_->name;
+  // The output notebook opens on the kernel it ran on.
+  notebook::set_member(
+      notebook_.metadata, "kernelspec",
+      Json(JsonObject{{"display_name", Json(spec_->display_name.empty() ? spec_->name : spec_->display_name)},
+                      {"language", Json(spec_->language)},
+                      {"name", Json(spec_->name)}}));
   auto language = parameter_language(spec_->language);
   language_ = language ? *language : ParameterLanguage::python;
   if (!language && !options_.parameters.empty()) {
@@ -430,9 +436,9 @@ int Run::prepare() {
     working_directory_ = std::filesystem::absolute(options_.runbook).parent_path().string();
   }
   if (!std::filesystem::is_directory(working_directory_, error)) {
-    return fail_early(base::make_error(base::ErrorCode::not_found,
-                                       fmt::format("--cwd {}: not a directory", working_directory_)),
-                      kExitBadInput);
+    return fail_early(
+        base::make_error(base::ErrorCode::not_found, fmt::format("--cwd {}: not a directory", working_directory_)),
+        kExitBadInput);
   }
   finish_metadata();
   if (!write_outputs(notebook::Durability::process_safe)) {
@@ -848,6 +854,11 @@ int Run::execute() {
       }
     } else {
       kernel_ = std::move(*kernel);
+      // As nbclient: the output says which language it ran in.
+      if (const auto* info = kernel_->kernel_info().if_contains("language_info");
+          info != nullptr && info->is_object()) {
+        notebook::set_member(notebook_.metadata, "language_info", to_notebook_json(*info));
+      }
     }
   }
 
