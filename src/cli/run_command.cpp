@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iterator>
@@ -33,11 +34,19 @@ constexpr const char* kExitCodes =
     "3 a step or the run timed out; 4 the kernel died or could not start; 130 interrupted (Ctrl-C), 143 terminated "
     "(SIGTERM). Whatever happens, the outputs hold every step that finished.";
 
-std::optional<std::chrono::milliseconds> seconds_option(double seconds) {
-  if (seconds <= 0) {
-    return std::nullopt;
+// Seconds as given on the command line; 0 means none. About 115 days at most: a deadline
+// past that is no deadline, and the arithmetic on time points stays far from overflow.
+base::Result<std::optional<std::chrono::milliseconds>> seconds_option(const char* option, double seconds) {
+  constexpr double kLongest = 1e7;
+  if (!std::isfinite(seconds) || seconds < 0 || seconds > kLongest) {
+    return base::make_error(
+        base::ErrorCode::invalid_argument,
+        fmt::format("{} {}: expected a number of seconds from 0 (none) to {:.0f}", option, seconds, kLongest));
   }
-  return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(seconds * 1000.0)));
+  if (seconds == 0) {
+    return std::optional<std::chrono::milliseconds>();
+  }
+  return std::optional(std::chrono::milliseconds(std::max<std::int64_t>(1, std::llround(seconds * 1000.0))));
 }
 
 base::Result<void> collect_parameters(RunArguments& arguments) {
@@ -82,10 +91,18 @@ int run_command(RunArguments& arguments) {
   if (auto collected = collect_parameters(arguments); !collected) {
     return report(collected.error());
   }
-  options.cell_timeout = seconds_option(arguments.timeout);
-  options.total_timeout = seconds_option(arguments.total_timeout);
-  if (auto start = seconds_option(arguments.start_timeout)) {
-    options.startup_timeout = *start;
+  auto cell = seconds_option("--timeout", arguments.timeout);
+  auto total = seconds_option("--total-timeout", arguments.total_timeout);
+  auto start = seconds_option("--start-timeout", arguments.start_timeout);
+  for (const auto* checked : {&cell, &total, &start}) {
+    if (!*checked) {
+      return report(checked->error());
+    }
+  }
+  options.cell_timeout = *cell;
+  options.total_timeout = *total;
+  if (*start) {
+    options.startup_timeout = **start;
   }
   options.progress = arguments.no_progress_bar || arguments.progress == "none" ? runner::ProgressMode::none
                      : arguments.progress == "plain"                           ? runner::ProgressMode::plain

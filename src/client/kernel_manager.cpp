@@ -141,12 +141,13 @@ base::Result<void> KernelManager::launch() {
 
   const std::string runtime = jupyter_runtime_dir();
   std::error_code error;
-  std::filesystem::create_directories(runtime, error);
+  if (std::filesystem::create_directories(runtime, error)) {
+    ::chmod(runtime.c_str(), 0700);  // as jupyter_core makes it; an existing one is left as it is
+  }
   if (error) {
     return make_error(ErrorCode::io_error,
                       fmt::format("cannot create the Jupyter runtime directory {}: {}", runtime, error.message()));
   }
-  ::chmod(runtime.c_str(), 0700);
   connection_file_ = fmt::format("{}/kernel-{}.json", runtime, base::random_hex_id(16));
   if (auto written = write_private_file(connection_file_, connection_json(connection_)); !written) {
     connection_file_.clear();
@@ -283,12 +284,12 @@ bool KernelManager::shutdown(std::chrono::milliseconds grace) {
     return true;
   }
   bool by_itself = process_->has_exited();
-  if (!by_itself) {
+  if (!by_itself && client_) {
     client_->send(Channel::control, "shutdown_request", {{"restart", false}});
     by_itself = process_->wait_exit(grace);
-    if (!by_itself) {
-      process_->kill();
-    }
+  }
+  if (!by_itself) {
+    process_->kill();
   }
   client_.reset();
   remove_connection_file();

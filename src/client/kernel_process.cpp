@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -58,7 +60,8 @@ std::string find_program(const std::string& name, const std::vector<std::string>
   while (start <= path.size()) {
     const std::size_t end = std::min(path.find(':', start), path.size());
     const std::string dir = end > start ? path.substr(start, end - start) : std::string(".");
-    std::string candidate = fmt::format("{}/{}", dir, name);
+    // Absolute: the kernel is started in another working directory.
+    std::string candidate = std::filesystem::absolute(fmt::format("{}/{}", dir, name)).string();
     if (::access(candidate.c_str(), X_OK) == 0) {
       return candidate;
     }
@@ -82,9 +85,10 @@ struct ChildSetup {
     (void)::write(setup.failure_fd, &error, sizeof error);
     ::_exit(127);
   };
-  // Its own process group, so an interrupt or a kill reaches the kernel and what it started
-  // and nothing else.
-  (void)::setpgid(0, 0);
+  // Its own session (and so its own process group): an interrupt or a kill reaches the kernel
+  // and what it started and nothing else, and nothing it runs can stop on the terminal it
+  // would otherwise share with us (a read from /dev/tty fails at once instead).
+  (void)::setsid();
   if (setup.watched_parent != 0) {
     (void)::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != setup.watched_parent) {
@@ -116,7 +120,13 @@ struct ChildSetup {
 // on a full pipe; only the last kTailBytes are kept.
 struct KernelProcess::OutputTail {
   explicit OutputTail(exec::UniqueFd fd) : read_end(std::move(fd)) {
+    // The reader takes no signals: they are the main thread's to handle.
+    sigset_t all;
+    sigfillset(&all);
+    sigset_t previous;
+    pthread_sigmask(SIG_BLOCK, &all, &previous);
     reader = std::thread([this] { read_all(); });
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   }
   OutputTail(const OutputTail&) = delete;
   OutputTail& operator=(const OutputTail&) = delete;
@@ -150,8 +160,8 @@ struct KernelProcess::OutputTail {
     constexpr int kStopCheckMs = 50;
     while (!stop) {
       pollfd item{read_end.get(), POLLIN, 0};
-      if (::poll(&item, 1, kStopCheckMs) == 0) {
-        continue;
+      if (::poll(&item, 1, kStopCheckMs) <= 0) {
+        continue;  // nothing yet, or a signal: look at `stop` again
       }
       const ssize_t got = ::read(read_end.get(), buffer.data(), buffer.size());
       if (got < 0 && errno == EINTR) {

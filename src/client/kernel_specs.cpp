@@ -182,7 +182,8 @@ base::Result<KernelSpec> find_kernel_spec(std::string_view name) {
   for (const auto& data_dir : jupyter_data_dirs()) {
     std::error_code error;
     for (const auto& entry : std::filesystem::directory_iterator(data_dir + "/kernels", error)) {
-      if (lowercase(entry.path().filename().string()) == wanted) {
+      if (lowercase(entry.path().filename().string()) == wanted &&
+          std::filesystem::is_regular_file(entry.path() / "kernel.json", error)) {
         return read_kernel_spec(entry.path().string(), wanted);
       }
     }

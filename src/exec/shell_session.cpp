@@ -1,6 +1,7 @@
 #include "exec/shell_session.hpp"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,6 +66,8 @@ printf 'ready\n' >&254
 // Runs in the child between fork and exec: async-signal-safe calls only.
 [[noreturn]] void exec_bash(const char* path, char* const* argv, const std::array<int, 5>& fds) {
   ::setpgid(0, 0);  // its own group: a SIGINT sent to the kernel's group does not reach it
+  // A session without its kernel is of no use to anyone: it goes when the kernel goes.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   ::dup2(fds[3], 0);
   ::dup2(fds[1], 1);
   ::dup2(fds[2], 2);

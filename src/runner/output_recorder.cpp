@@ -78,6 +78,15 @@ Json to_notebook_json(const boost::json::value& value) {
   return Json(nullptr);
 }
 
+void OutputRecorder::clear(std::size_t cell, std::vector<Output>& outputs) {
+  outputs.clear();
+  clear_before_next_ = false;
+  // What was shown there is gone: a later update of its display id has nothing to change.
+  for (auto& [id, places] : displays_) {
+    std::erase_if(places, [cell](const auto& place) { return place.first == cell; });
+  }
+}
+
 void OutputRecorder::remember_display(const protocol::Message& message, std::size_t cell, std::size_t output) {
   const auto* transient = message.content.if_contains("transient");
   if (transient == nullptr || !transient->is_object()) {
@@ -100,8 +109,7 @@ const Output* OutputRecorder::apply(notebook::Notebook& notebook, std::size_t ce
     if (wait != nullptr && wait->is_bool() && wait->get_bool()) {
       clear_before_next_ = true;
     } else {
-      outputs.clear();
-      clear_before_next_ = false;
+      clear(cell_index, outputs);
     }
     return nullptr;
   }
@@ -154,8 +162,7 @@ const Output* OutputRecorder::apply(notebook::Notebook& notebook, std::size_t ce
   }
 
   if (clear_before_next_) {
-    outputs.clear();
-    clear_before_next_ = false;
+    clear(cell_index, outputs);
   }
   if (output.type == OutputType::stream && !outputs.empty() && outputs.back().type == OutputType::stream &&
       outputs.back().name == output.name) {

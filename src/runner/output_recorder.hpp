@@ -28,6 +28,7 @@ class OutputRecorder {
 
  private:
   void remember_display(const protocol::Message& message, std::size_t cell, std::size_t output);
+  void clear(std::size_t cell, std::vector<notebook::Output>& outputs);
 
   bool clear_before_next_ = false;
   // display_id → every output that shows it, in any cell

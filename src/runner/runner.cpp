@@ -39,16 +39,19 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr std::string_view kDefaultKernel = "tejun";
-constexpr auto kTick = milliseconds(100);            // progress redraw, exit polling without a pidfd
-constexpr auto kShutdownGrace = milliseconds(5000);  // for the kernel to stop by itself at the end
+constexpr auto kTick = milliseconds(100);             // progress redraw, exit polling without a pidfd
+constexpr auto kShutdownGrace = milliseconds(5000);   // for the kernel to stop by itself at the end
+constexpr auto kIdleAfterReply = milliseconds(5000);  // nbclient waits 4 s for iopub after a reply
 
 // ---- signals: a self-pipe, so the wait over the kernel's sockets sees them ----
 
 int g_signal_fd = -1;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables): the handler's only state
 
 extern "C" void on_signal(int signal) {
+  const int saved = errno;
   const auto byte = static_cast<unsigned char>(signal);
   (void)!::write(g_signal_fd, &byte, 1);
+  errno = saved;
 }
 
 class SignalCatcher {
@@ -73,8 +76,10 @@ class SignalCatcher {
   SignalCatcher& operator=(const SignalCatcher&) = delete;
   SignalCatcher(SignalCatcher&&) = delete;
   SignalCatcher& operator=(SignalCatcher&&) = delete;
-  ~SignalCatcher() {
-    if (g_signal_fd >= 0) {
+  ~SignalCatcher() { reset(); }
+  // Gives the signals back to their earlier handlers.
+  void reset() {
+    if (g_signal_fd >= 0 && g_signal_fd == pipe_.write.get()) {
       for (std::size_t i = 0; i < kSignals.size(); ++i) {
         ::sigaction(kSignals[i], &previous_[i], nullptr);
       }
@@ -85,7 +90,7 @@ class SignalCatcher {
   // The next signal caught, or 0.
   int take() {
     unsigned char byte = 0;
-    return ::read(pipe_.read.get(), &byte, 1) == 1 ? byte : 0;
+    return pipe_.read && ::read(pipe_.read.get(), &byte, 1) == 1 ? byte : 0;
   }
 
  private:
@@ -146,17 +151,26 @@ bool is_shell_language(std::string_view language) {
   return language.empty() || language == "sh" || language == "bash" || language == "shell" || language == "console";
 }
 
+bool is_python_language(std::string_view language) {
+  return language == "python" || language == "py" || language == "python3";
+}
+
 // What the kernel is sent for a step: a fence in another language than the kernel's becomes
-// a cell magic of that name (%%sql, %%bash for a Python kernel).
-std::string step_code(const notebook::Cell& cell, ParameterLanguage kernel) {
+// a cell magic of that name (%%sql for the tejun kernel, %%bash for ```sh in a Python
+// runbook); a fence in the kernel's own language, or none, is sent as it is.
+std::string step_code(const notebook::Cell& cell, std::string_view kernel_language) {
   const std::string language = step_language(cell);
-  if (kernel == ParameterLanguage::shell) {
-    return is_shell_language(language) ? cell.source : "%%" + language + "\n" + cell.source;
-  }
-  if (language.empty() || language == "python" || language == "py" || language == "python3") {
+  const std::string kernel = lowercase(kernel_language);
+  const bool same = language.empty() || language == kernel ||
+                    (is_shell_language(language) && is_shell_language(kernel)) ||
+                    (is_python_language(language) && is_python_language(kernel));
+  if (same) {
     return cell.source;
   }
-  return (is_shell_language(language) ? std::string("%%bash") : "%%" + language) + "\n" + cell.source;
+  if (is_shell_language(language) && is_python_language(kernel)) {
+    return "%%bash\n" + cell.source;
+  }
+  return "%%" + language + "\n" + cell.source;
 }
 
 bool is_blank(std::string_view text) {
@@ -209,7 +223,7 @@ class Run {
 
   const RunOptions& options_;
   Progress progress_;
-  SignalCatcher signals_;
+  SignalCatcher signals_;  // reset() gives the signals back to their defaults
   notebook::Notebook notebook_;
   RunRecord record_;
   ParameterLanguage language_ = ParameterLanguage::shell;
@@ -403,14 +417,12 @@ int Run::prepare() {
   }
 
   // Every output starts empty, as papermill does; the steps are the non-blank code cells.
-  std::size_t code_cells = 0;
   std::size_t runbook_steps = 0;
   for (std::size_t i = 0; i < notebook_.cells.size(); ++i) {
     auto& cell = notebook_.cells[i];
     if (cell.type != notebook::CellType::code) {
       continue;
     }
-    ++code_cells;
     cell.outputs.clear();
     cell.execution_count = Json(nullptr);
     notebook::erase_member(cell.metadata, "execution");
@@ -424,7 +436,7 @@ int Run::prepare() {
     step.number = injected ? 0 : ++runbook_steps;
     step.name = injected ? "parameters" : own_name(cell);
     if (step.name.empty()) {
-      step.name = cell.id.empty() ? fmt::format("step {}", code_cells) : fmt::format("cell {}", cell.id);
+      step.name = fmt::format("step {}", step.number);  // ids of Markdown cells change every read
     }
     record_.steps.push_back(std::move(step));
   }
@@ -442,6 +454,12 @@ int Run::prepare() {
   }
   finish_metadata();
   if (!write_outputs(notebook::Durability::process_safe)) {
+    record_.exit_code = kExitBadInput;
+    record_.outcome = "bad input";
+    record_.reason = "cannot write the output";
+    if (options_.json) {
+      print_json();
+    }
     return kExitBadInput;
   }
   return kExitSuccess;
@@ -491,7 +509,7 @@ void Run::answer_input(const protocol::Message& request, StepResult& result, boo
 
 std::string Run::send_step(const StepRecord& step) {
   auto request = kernel_->client().send(client::Channel::shell, "execute_request",
-                                        {{"code", step_code(notebook_.cells[step.cell], language_)},
+                                        {{"code", step_code(notebook_.cells[step.cell], spec_->language)},
                                          {"silent", false},
                                          {"store_history", true},
                                          {"user_expressions", boost::json::object()},
@@ -530,6 +548,7 @@ StepResult Run::run_step(StepRecord& step, const std::string& request) {
   std::optional<Clock::time_point> give_up_at;  // after an interrupt: kill the kernel then
   bool replied = false;
   bool idle = false;
+  Clock::time_point reply_at;
   bool input_refused = false;
   JsonObject timing;
   std::string reply_status;
@@ -557,7 +576,30 @@ StepResult Run::run_step(StepRecord& step, const std::string& request) {
       }
       break;
     }
-    if (!give_up_at && deadline && now >= *deadline) {
+    // A deadline counts only once what the kernel already said has been read: a step that
+    // finished in time is not timed out because this process was slow to look.
+    const bool overdue =
+        (!give_up_at && deadline && now >= *deadline) || (replied && !idle && now >= reply_at + kIdleAfterReply);
+    client::Event event = client::TimedOut{};
+    const auto early = std::ranges::find_if(early_, [&](const client::Received& received) {
+      const auto* parent = received.message.parent_header.if_contains("msg_id");
+      return parent != nullptr && parent->is_string() && parent->get_string() == request;
+    });
+    const bool from_early = early != early_.end();
+    if (from_early) {
+      event = std::move(*early);
+      early_.erase(early);
+    } else if (overdue) {
+      event = client.wait(milliseconds(0), fds);
+    }
+    if (overdue && std::holds_alternative<client::TimedOut>(event) && replied && !idle) {
+      // The reply came but its idle status did not (a kernel may drop iopub messages when
+      // they pile up): the step is over all the same, as nbclient decides.
+      progress_.note(
+          fmt::format("step '{}': no idle status {} after the reply; going on", step.name, describe(kIdleAfterReply)));
+      break;
+    }
+    if (overdue && std::holds_alternative<client::TimedOut>(event)) {
       interrupt_for(StepStatus::timed_out);
       result.evalue = total_deadline ? fmt::format(
                                            "the run reached its --total-timeout of {} during this step, "
@@ -567,21 +609,16 @@ StepResult Run::run_step(StepRecord& step, const std::string& request) {
                                                    describe(*options_.cell_timeout));
       continue;
     }
-    auto wake = now + (progress_.live() || exit_fd < 0 ? kTick : milliseconds(60'000));
-    if (give_up_at) {
-      wake = std::min(wake, *give_up_at);
-    } else if (deadline) {
-      wake = std::min(wake, *deadline);
-    }
-    client::Event event = client::TimedOut{};
-    const auto early = std::ranges::find_if(early_, [&](const client::Received& received) {
-      const auto* parent = received.message.parent_header.if_contains("msg_id");
-      return parent != nullptr && parent->is_string() && parent->get_string() == request;
-    });
-    if (early != early_.end()) {
-      event = std::move(*early);
-      early_.erase(early);
-    } else {
+    if (!overdue && !from_early) {
+      auto wake = now + (progress_.live() || exit_fd < 0 ? kTick : milliseconds(60'000));
+      if (give_up_at) {
+        wake = std::min(wake, *give_up_at);
+      } else if (deadline) {
+        wake = std::min(wake, *deadline);
+      }
+      if (replied && !idle) {
+        wake = std::min(wake, reply_at + kIdleAfterReply);
+      }
       event = client.wait(std::max(std::chrono::duration_cast<milliseconds>(wake - now), milliseconds(0)), fds);
     }
     if (std::holds_alternative<client::TimedOut>(event)) {
@@ -627,6 +664,7 @@ StepResult Run::run_step(StepRecord& step, const std::string& request) {
     if (received.channel == client::Channel::shell) {
       if (type == "execute_reply") {
         replied = true;
+        reply_at = Clock::now();
         timing.emplace_back("shell.execute_reply", Json(header_date(message)));
         reply_status = content_string(message.content, "status");
         if (const auto* count = message.content.if_contains("execution_count"); count != nullptr) {
@@ -870,6 +908,15 @@ int Run::execute() {
   }
   for (const std::size_t index : kernel_ ? to_run_ : std::vector<std::size_t>()) {
     auto& step = record_.steps[index];
+    if (const int signal = signals_.take(); signal != 0) {
+      // Ctrl-C between two steps: the next one is not started (or, sent already, is interrupted).
+      caught_signal_ = signal;
+      kernel_->interrupt();
+      exit_code = 128 + signal;
+      outcome = "interrupted";
+      reason = fmt::format("interrupted before step {} of {} ({})", step.ordinal, record_.total, step.name);
+      break;
+    }
     if (!sent.contains(index)) {
       sent.emplace(index, send_step(step));
     }
@@ -922,20 +969,27 @@ int Run::execute() {
       default:
         break;
     }
-    const bool stop = step.status != StepStatus::ok && (step.status != StepStatus::failed || !options_.allow_errors);
-    if (stop || index == to_run_.back()) {
-      break;  // the final write below is the synced one
-    }
+    // Not after a kernel this run had to kill (an unanswered prompt, an interrupt it ignored).
+    const bool stop =
+        (step.status != StepStatus::ok && (step.status != StepStatus::failed || !options_.allow_errors)) ||
+        !kernel_->is_alive();
     finish_metadata();
     if (!write_outputs(notebook::Durability::process_safe)) {
       exit_code = kExitStepFailed;
       outcome = "failed";
       reason = "cannot write the output; the run stopped so that no step runs without its output saved";
+      kernel_->interrupt();  // steps already sent would run on
+      break;
+    }
+    if (stop) {
       break;
     }
   }
 
   if (kernel_) {
+    // Every finished step is on disk already; a signal now ends this process at once (the
+    // kernel goes with it) instead of waiting for the kernel's own shutdown.
+    signals_.reset();
     kernel_->shutdown(kShutdownGrace);
   }
   record_.end_time = utc_now();
@@ -946,6 +1000,8 @@ int Run::execute() {
   finish_metadata();
   if (!write_outputs(notebook::Durability::synced) && exit_code == kExitSuccess) {
     record_.exit_code = exit_code = kExitStepFailed;
+    record_.outcome = "failed";
+    record_.reason = "the steps succeeded, but the output could not be written";
   }
   progress_.finished(record_);
   if (options_.json) {

@@ -392,6 +392,52 @@ class ShellRunbooks(RunTestCase):
         self.assertGreaterEqual(cell.metadata["papermill"]["duration"], 0.25)
 
 
+    def test_a_step_reading_the_terminal_fails_instead_of_stopping(self):
+        """Started from a terminal, a step that reads /dev/tty (sudo, ssh, git asking for a
+        password) fails at once: the kernel has no controlling terminal, so it can neither
+        stop on it nor hang the run."""
+        import fcntl
+        import termios
+        import threading
+        self.write("tty.md", "```sh {name=ask}\nread -r answer < /dev/tty\n```\n")
+        master, slave = os.openpty()
+
+        def own_terminal():
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        seen = bytearray()
+
+        def drain():
+            while True:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                seen.extend(chunk)
+
+        reader = threading.Thread(target=drain, daemon=True)
+        reader.start()
+        process = subprocess.Popen([TEJUN, "run", "tty.md", "-o", "out.ipynb"], cwd=self.folder,
+                                   env=self.environment(), stdin=slave, stdout=slave, stderr=slave,
+                                   preexec_fn=own_terminal)
+        os.close(slave)
+        try:
+            code = process.wait(timeout=QUICK)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            self.fail(f"the run hung on a step reading /dev/tty: {bytes(seen)!r}")
+        finally:
+            os.close(master)
+        self.assertEqual(code, 1, bytes(seen))
+        cell = step_named(self.read_output("out.ipynb"), "ask")
+        self.assertEqual(error_outputs(cell)[-1]["ename"], "exit status 1")
+        self.assertIn("/dev/tty", error_outputs(cell)[-1]["evalue"])
+
+
 class PythonNotebooks(RunTestCase):
     def parameters_notebook(self, name):
         return self.write_notebook(name, [
@@ -1082,6 +1128,9 @@ class BadInput(RunTestCase):
             "missing --input file": (["ok.md", "out.ipynb", "--input", "nope.txt"], "nope.txt"),
             "output in a missing folder": (["ok.md", "-o", "no-such-folder/out.ipynb"], "no-such-folder/out.ipynb"),
             "unknown option": (["ok.md", "out.ipynb", "--bogus"], "--bogus"),
+            "infinite timeout": (["ok.md", "out.ipynb", "--timeout", "inf"], "--timeout"),
+            "negative total timeout": (["ok.md", "out.ipynb", "--total-timeout", "-1"], "--total-timeout"),
+            "huge start timeout": (["ok.md", "out.ipynb", "--start-timeout", "1e10"], "--start-timeout"),
         }
         for case, (args, fragment) in cases.items():
             with self.subTest(case):
