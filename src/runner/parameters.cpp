@@ -242,13 +242,13 @@ std::string shell_value(const Json& value) {
   }
 }
 
+}  // namespace
+
 bool has_tag(const notebook::Cell& cell, std::string_view tag) {
   const auto* tags = notebook::find_member(cell.metadata, "tags");
   std::vector<std::string> names;
   return tags != nullptr && tags->to_strings(names) && std::ranges::find(names, tag) != names.end();
 }
-
-}  // namespace
 
 Json typed_value(std::string_view text) {
   // papermill's _resolve_type: exact words first, then int(), then float().

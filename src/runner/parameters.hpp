@@ -24,6 +24,9 @@ using Parameters = std::vector<Parameter>;
 inline constexpr std::string_view kParametersTag = "parameters";
 inline constexpr std::string_view kInjectedParametersTag = "injected-parameters";
 
+// Whether `cell`'s metadata.tags holds `tag`.
+[[nodiscard]] bool has_tag(const notebook::Cell& cell, std::string_view tag);
+
 // A command-line value typed as papermill types `-p` values: True/False → booleans, None →
 // null, then an integer, then a float (Python's int() and float() syntax), else the string.
 [[nodiscard]] notebook::Json typed_value(std::string_view text);

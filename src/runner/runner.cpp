@@ -126,12 +126,6 @@ std::string header_date(const protocol::Message& message) {
   return content_string(message.header, "date");
 }
 
-bool has_tag(const notebook::Cell& cell, std::string_view tag) {
-  const auto* tags = notebook::find_member(cell.metadata, "tags");
-  std::vector<std::string> names;
-  return tags != nullptr && tags->to_strings(names) && std::ranges::find(names, tag) != names.end();
-}
-
 // A step's own name: its Markdown attribute name=, else a "name" in its metadata.
 std::string own_name(const notebook::Cell& cell) {
   const auto* tejun = object_member(cell.metadata, notebook::kTejunMetadataKey);
