@@ -56,6 +56,8 @@ import uuid
 
 import zmq
 
+from bench_support import isolated_environment
+
 SEQ_ARGS = ["seq", "1", "6388888"]
 STEPS = {
     "tejun": {"magic": "%env X=1", "true": "true", "seq": " ".join(SEQ_ARGS)},
@@ -304,15 +306,7 @@ class Bench:
         self.args = args
         self.folder = folder
         home = folder / "home"
-        environment = dict(os.environ)
-        for name, sub in (("HOME", ""), ("IPYTHONDIR", "ipython"), ("JUPYTER_DATA_DIR", "jupyter-data"),
-                          ("JUPYTER_CONFIG_DIR", "jupyter-config"), ("JUPYTER_RUNTIME_DIR", "jupyter-runtime"),
-                          ("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_STATE_HOME", "state"),
-                          ("XDG_CACHE_HOME", "cache")):
-            (home / sub).mkdir(parents=True, exist_ok=True)
-            environment[name] = str(home / sub)
-        environment.pop("JUPYTER_PATH", None)
-        self.environment = environment
+        self.environment = isolated_environment(home)
         self.argv = {}
         if "tejun" in args.kernels:
             tejun = pathlib.Path(args.tejun)

@@ -49,6 +49,8 @@ import time
 import nbformat
 from nbformat import v4
 
+from bench_support import isolated_environment
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 PYTHON = "/usr/bin/python3"  # Debian's, with Debian's nbconvert, nbclient and ipykernel
 DEADLINE = 600  # seconds for one run
@@ -75,19 +77,6 @@ def generate(path, kernel, cells):
         notebook.cells.append(v4.new_code_cell(CODE[kernel].format(i)))
         notebook.cells.append(v4.new_markdown_cell(f"## Step {i}\n\nCheck the *service* before going on."))
     nbformat.write(notebook, str(path))
-
-
-def isolated_environment(home):
-    environment = dict(os.environ)
-    for name, sub in (("HOME", ""), ("IPYTHONDIR", "ipython"), ("JUPYTER_DATA_DIR", "jupyter-data"),
-                      ("JUPYTER_CONFIG_DIR", "jupyter-config"), ("JUPYTER_RUNTIME_DIR", "jupyter-runtime"),
-                      ("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_STATE_HOME", "state"),
-                      ("XDG_CACHE_HOME", "cache")):
-        (home / sub).mkdir(parents=True, exist_ok=True)
-        environment[name] = str(home / sub)
-    for name in ("JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "PYTHONSTARTUP"):
-        environment.pop(name, None)
-    return environment
 
 
 def output(command, environment):

@@ -15,6 +15,8 @@
 #include <map>
 #include <system_error>
 
+#include "base/text.hpp"
+
 namespace tejun::client {
 namespace {
 
@@ -36,12 +38,6 @@ std::string user_data_dir() {
     return xdg + "/jupyter";
   }
   return environment("HOME") + "/.local/share/jupyter";
-}
-
-std::string lowercase(std::string_view text) {
-  std::string lower(text);
-  std::ranges::transform(lower, lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
 }
 
 base::Error spec_error(const std::string& file, std::string message) {
@@ -157,7 +153,7 @@ std::vector<KernelSpec> find_kernel_specs() {
   for (const auto& data_dir : jupyter_data_dirs()) {
     std::error_code error;
     for (const auto& entry : std::filesystem::directory_iterator(data_dir + "/kernels", error)) {
-      const std::string name = lowercase(entry.path().filename().string());
+      const std::string name = base::ascii_lowercase(entry.path().filename().string());
       if (found.contains(name) || !std::filesystem::is_regular_file(entry.path() / "kernel.json", error)) {
         continue;
       }
@@ -178,11 +174,11 @@ std::vector<KernelSpec> find_kernel_specs() {
 }
 
 base::Result<KernelSpec> find_kernel_spec(std::string_view name) {
-  const std::string wanted = lowercase(name);
+  const std::string wanted = base::ascii_lowercase(name);
   for (const auto& data_dir : jupyter_data_dirs()) {
     std::error_code error;
     for (const auto& entry : std::filesystem::directory_iterator(data_dir + "/kernels", error)) {
-      if (lowercase(entry.path().filename().string()) == wanted &&
+      if (base::ascii_lowercase(entry.path().filename().string()) == wanted &&
           std::filesystem::is_regular_file(entry.path() / "kernel.json", error)) {
         return read_kernel_spec(entry.path().string(), wanted);
       }

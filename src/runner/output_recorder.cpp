@@ -1,5 +1,7 @@
 #include "runner/output_recorder.hpp"
 
+#include <fmt/format.h>
+
 #include <boost/json/serialize.hpp>
 
 namespace tejun::runner {
@@ -76,6 +78,32 @@ Json to_notebook_json(const boost::json::value& value) {
     }
   }
   return Json(nullptr);
+}
+
+std::string log_text(const protocol::Message& message) {
+  const auto type = message.msg_type();
+  const auto& content = message.content;
+  if (type == "stream") {
+    return string_field(content, "text");
+  }
+  if (type == "error") {
+    std::string text;
+    if (const auto* traceback = content.if_contains("traceback"); traceback != nullptr && traceback->is_array()) {
+      for (const auto& line : traceback->get_array()) {
+        text += line.is_string() ? std::string(line.get_string()) + "\n" : "";
+      }
+    }
+    return text.empty() ? fmt::format("{}: {}\n", string_field(content, "ename"), string_field(content, "evalue"))
+                        : text;
+  }
+  if (type == "display_data" || type == "execute_result") {
+    const auto* data = content.if_contains("data");
+    const auto* plain = data != nullptr && data->is_object() ? data->get_object().if_contains("text/plain") : nullptr;
+    if (plain != nullptr && plain->is_string()) {
+      return std::string(plain->get_string()) + "\n";
+    }
+  }
+  return {};
 }
 
 void OutputRecorder::clear(std::size_t cell, std::vector<Output>& outputs) {

@@ -20,6 +20,10 @@ namespace tejun::runner {
 // A Boost.JSON value as the notebook model's JSON (numbers keep their text).
 [[nodiscard]] notebook::Json to_notebook_json(const boost::json::value& value);
 
+// What --log-output shows of an iopub message: a stream's text, an error's traceback (else
+// "ename: evalue"), a display's text/plain; empty for anything else.
+[[nodiscard]] std::string log_text(const protocol::Message& message);
+
 class OutputRecorder {
  public:
   // Applies one iopub message that belongs to `notebook.cells[cell]`'s execution. Returns

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "base/text.hpp"
 #include "exec/shell_session.hpp"
 #include "notebook/json_writer.hpp"
 #include "notebook/markdown.hpp"
@@ -37,12 +38,6 @@ std::string_view trim(std::string_view text) {
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
-}
-
-std::string lowercase(std::string_view text) {
-  std::string lower(text);
-  std::ranges::transform(lower, lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
 }
 
 // Digits with single underscores between them (Python's numeric literal rule); appends the
@@ -86,7 +81,7 @@ std::optional<std::string> python_float(std::string_view text) {
     sign = rest[0] == '-' ? "-" : "";
     rest.remove_prefix(1);
   }
-  const std::string word = lowercase(rest);
+  const std::string word = base::ascii_lowercase(rest);
   if (word == "inf" || word == "infinity") {
     return sign + "Infinity";
   }
@@ -294,7 +289,7 @@ base::Result<Parameters> parameters_from_yaml(std::string_view yaml, const std::
 }
 
 base::Result<ParameterLanguage> parameter_language(std::string_view language) {
-  const std::string lower = lowercase(language);
+  const std::string lower = base::ascii_lowercase(language);
   if (lower == "python" || lower == "python3") {
     return ParameterLanguage::python;
   }

@@ -5,7 +5,9 @@
 
 #include <charconv>
 #include <chrono>
+
 #include <ctime>
+#include "notebook/json_writer.hpp"
 
 namespace tejun::runner {
 
@@ -29,6 +31,88 @@ const char* to_string(StepStatus status) noexcept {
       return "skipped";
   }
   return "?";
+}
+
+namespace {
+
+using notebook::Json;
+using notebook::JsonObject;
+
+Json seconds_json(double seconds) {
+  return Json(notebook::JsonNumber{fmt::format("{:.6f}", seconds)});
+}
+
+}  // namespace
+
+void record_in_notebook(const RunRecord& record, notebook::Notebook& notebook) {
+  JsonObject parameters;
+  for (const auto& [name, value] : record.parameters) {
+    parameters.emplace_back(name, value);
+  }
+  const std::string output_path = record.outputs.empty() ? std::string() : record.outputs.front();
+  JsonObject papermill{{"parameters", Json(std::move(parameters))},
+                       {"environment_variables", Json(JsonObject{})},
+                       {"input_path", Json(record.runbook)},
+                       {"output_path", Json(output_path)},
+                       {"start_time", Json(record.start_time)},
+                       {"end_time", record.end_time.empty() ? Json(nullptr) : Json(record.end_time)},
+                       {"duration", record.end_time.empty() ? Json(nullptr) : seconds_json(record.seconds)},
+                       {"exception", record.end_time.empty() ? Json(nullptr) : Json(record.exit_code != 0)}};
+  notebook::set_member(notebook.metadata, "papermill", Json(std::move(papermill)));
+  for (const auto& step : record.steps) {
+    auto& cell = notebook.cells[step.cell];
+    const bool done =
+        step.status != StepStatus::pending && step.status != StepStatus::running && step.status != StepStatus::skipped;
+    JsonObject papermill_cell{
+        {"exception", Json(done && step.status != StepStatus::ok)},
+        {"start_time", step.start_time.empty() ? Json(nullptr) : Json(step.start_time)},
+        {"end_time", step.end_time.empty() ? Json(nullptr) : Json(step.end_time)},
+        {"duration", done ? seconds_json(step.seconds) : Json(nullptr)},
+        {"status", Json(step.status == StepStatus::ok                                              ? "completed"
+                        : step.status == StepStatus::running                                       ? "running"
+                        : step.status == StepStatus::pending || step.status == StepStatus::skipped ? "pending"
+                                                                                                   : "failed")}};
+    notebook::set_member(cell.metadata, "papermill", Json(std::move(papermill_cell)));
+  }
+}
+
+std::string summary_json(const RunRecord& record, const notebook::Notebook& notebook) {
+  JsonObject parameters;
+  for (const auto& [name, value] : record.parameters) {
+    parameters.emplace_back(name, value);
+  }
+  notebook::JsonArray steps;
+  for (const auto& step : record.steps) {
+    const auto& cell = notebook.cells[step.cell];
+    JsonObject entry{
+        {"name", Json(step.name)},
+        {"number", step.number == 0 ? Json(nullptr) : Json::integer(static_cast<std::int64_t>(step.number))},
+        {"cell_id", cell.id.empty() ? Json(nullptr) : Json(cell.id)},
+        {"status", Json(to_string(step.status))},
+        {"duration_seconds", seconds_json(step.seconds)},
+        {"execution_count", cell.execution_count}};
+    if (!step.ename.empty()) {
+      entry.emplace_back("ename", Json(step.ename));
+      entry.emplace_back("evalue", Json(step.evalue));
+    }
+    steps.emplace_back(std::move(entry));
+  }
+  notebook::JsonArray outputs;
+  for (const auto& output : record.outputs) {
+    outputs.emplace_back(output);
+  }
+  const Json summary(JsonObject{{"runbook", Json(record.runbook)},
+                                {"kernel", Json(record.kernel)},
+                                {"outputs", Json(std::move(outputs))},
+                                {"status", Json(record.outcome)},
+                                {"exit_code", Json::integer(record.exit_code)},
+                                {"reason", Json(record.reason)},
+                                {"start_time", Json(record.start_time)},
+                                {"end_time", Json(record.end_time)},
+                                {"duration_seconds", seconds_json(record.seconds)},
+                                {"parameters", Json(std::move(parameters))},
+                                {"steps", Json(std::move(steps))}});
+  return notebook::JsonWriter::compact(summary);
 }
 
 std::string utc_now() {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "notebook/notebook.hpp"
 #include "runner/parameters.hpp"
 
 namespace tejun::runner {
@@ -44,6 +45,13 @@ struct RunRecord {
   std::string outcome;  // "succeeded", "failed", "timed out", "kernel died", "interrupted"
   std::string reason;   // one line on why it stopped, when it did not succeed
 };
+
+// papermill's record of the run in the notebook's and its step cells' metadata
+// (metadata.papermill), as far as the run has come.
+void record_in_notebook(const RunRecord& record, notebook::Notebook& notebook);
+
+// The --json summary: one line of JSON.
+[[nodiscard]] std::string summary_json(const RunRecord& record, const notebook::Notebook& notebook);
 
 // ISO 8601 UTC with microseconds: "2026-11-27T08:00:00.123456Z".
 [[nodiscard]] std::string utc_now();

@@ -2,38 +2,29 @@
 
 #include <fmt/format.h>
 #include <signal.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <set>
 
 #include "client/kernel_manager.hpp"
 #include "client/kernel_specs.hpp"
-#include "exec/pipe.hpp"
-#include "notebook/json_writer.hpp"
-#include "notebook/markdown.hpp"
 #include "notebook/runbook_file.hpp"
 #include "runner/output_recorder.hpp"
 #include "runner/progress.hpp"
 #include "runner/report.hpp"
 #include "runner/run_record.hpp"
+#include "runner/signal_catcher.hpp"
+#include "runner/steps.hpp"
 
 namespace tejun::runner {
 namespace {
 
 using notebook::Json;
-using notebook::JsonNumber;
 using notebook::JsonObject;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
@@ -43,69 +34,7 @@ constexpr auto kTick = milliseconds(100);             // progress redraw, exit p
 constexpr auto kShutdownGrace = milliseconds(5000);   // for the kernel to stop by itself at the end
 constexpr auto kIdleAfterReply = milliseconds(5000);  // nbclient waits 4 s for iopub after a reply
 
-// ---- signals: a self-pipe, so the wait over the kernel's sockets sees them ----
-
-int g_signal_fd = -1;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables): the handler's only state
-
-extern "C" void on_signal(int signal) {
-  const int saved = errno;
-  const auto byte = static_cast<unsigned char>(signal);
-  (void)!::write(g_signal_fd, &byte, 1);
-  errno = saved;
-}
-
-class SignalCatcher {
- public:
-  SignalCatcher() {
-    auto pipe = exec::make_pipe();
-    if (!pipe) {
-      return;
-    }
-    pipe_ = std::move(*pipe);
-    exec::set_nonblocking(pipe_.read.get());
-    exec::set_nonblocking(pipe_.write.get());
-    g_signal_fd = pipe_.write.get();
-    struct sigaction action {};
-    action.sa_handler = on_signal;
-    sigemptyset(&action.sa_mask);
-    for (std::size_t i = 0; i < kSignals.size(); ++i) {
-      ::sigaction(kSignals[i], &action, &previous_[i]);
-    }
-  }
-  SignalCatcher(const SignalCatcher&) = delete;
-  SignalCatcher& operator=(const SignalCatcher&) = delete;
-  SignalCatcher(SignalCatcher&&) = delete;
-  SignalCatcher& operator=(SignalCatcher&&) = delete;
-  ~SignalCatcher() { reset(); }
-  // Gives the signals back to their earlier handlers.
-  void reset() {
-    if (g_signal_fd >= 0 && g_signal_fd == pipe_.write.get()) {
-      for (std::size_t i = 0; i < kSignals.size(); ++i) {
-        ::sigaction(kSignals[i], &previous_[i], nullptr);
-      }
-      g_signal_fd = -1;
-    }
-  }
-  [[nodiscard]] int fd() const noexcept { return pipe_.read.get(); }
-  // The next signal caught, or 0.
-  int take() {
-    unsigned char byte = 0;
-    return pipe_.read && ::read(pipe_.read.get(), &byte, 1) == 1 ? byte : 0;
-  }
-
- private:
-  static constexpr std::array<int, 3> kSignals{SIGINT, SIGTERM, SIGHUP};
-  exec::Pipe pipe_;
-  std::array<struct sigaction, 3> previous_{};
-};
-
 // ---- small helpers ----
-
-std::string lowercase(std::string_view text) {
-  std::string lower(text);
-  std::ranges::transform(lower, lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
-}
 
 const JsonObject* object_member(const JsonObject& object, std::string_view key) {
   const auto* value = notebook::find_member(object, key);
@@ -124,61 +53,6 @@ std::string content_string(const boost::json::object& object, std::string_view k
 
 std::string header_date(const protocol::Message& message) {
   return content_string(message.header, "date");
-}
-
-// A step's own name: its Markdown attribute name=, else a "name" in its metadata.
-std::string own_name(const notebook::Cell& cell) {
-  const auto* tejun = object_member(cell.metadata, notebook::kTejunMetadataKey);
-  if (auto name = string_member(tejun == nullptr ? nullptr : object_member(*tejun, "attributes"), "name");
-      !name.empty()) {
-    return name;
-  }
-  return string_member(&cell.metadata, "name");
-}
-
-std::string step_language(const notebook::Cell& cell) {
-  const auto* tejun = object_member(cell.metadata, notebook::kTejunMetadataKey);
-  return lowercase(string_member(tejun, "language"));
-}
-
-bool is_shell_language(std::string_view language) {
-  return language.empty() || language == "sh" || language == "bash" || language == "shell" || language == "console";
-}
-
-bool is_python_language(std::string_view language) {
-  return language == "python" || language == "py" || language == "python3";
-}
-
-// What the kernel is sent for a step: a fence in another language than the kernel's becomes
-// a cell magic of that name (%%sql for the tejun kernel, %%bash for ```sh in a Python
-// runbook); a fence in the kernel's own language, or none, is sent as it is.
-std::string step_code(const notebook::Cell& cell, std::string_view kernel_language) {
-  const std::string language = step_language(cell);
-  const std::string kernel = lowercase(kernel_language);
-  const bool same = language.empty() || language == kernel ||
-                    (is_shell_language(language) && is_shell_language(kernel)) ||
-                    (is_python_language(language) && is_python_language(kernel));
-  if (same) {
-    return cell.source;
-  }
-  if (is_shell_language(language) && is_python_language(kernel)) {
-    return "%%bash\n" + cell.source;
-  }
-  return "%%" + language + "\n" + cell.source;
-}
-
-bool is_blank(std::string_view text) {
-  return text.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos;
-}
-
-bool is_confirmation(std::string_view prompt) {
-  const std::string lower = lowercase(prompt);
-  return std::ranges::any_of(std::array<std::string_view, 4>{"[yes/no]", "(yes/no)", "[y/n]", "(y/n)"},
-                             [&](std::string_view marker) { return lower.find(marker) != std::string::npos; });
-}
-
-Json seconds_json(double seconds) {
-  return Json(JsonNumber{fmt::format("{:.6f}", seconds)});
 }
 
 std::string describe(milliseconds limit) {
@@ -203,15 +77,12 @@ class Run {
 
  private:
   int prepare();
-  [[nodiscard]] base::Result<void> resolve_selection();
-  [[nodiscard]] std::optional<std::size_t> find_step(const std::string& wanted) const;
   [[nodiscard]] std::string send_step(const StepRecord& step);
   [[nodiscard]] bool pipelines() const;
   StepResult run_step(StepRecord& step, const std::string& request);
   void add_error(std::size_t cell, std::string ename, std::string evalue);
   void answer_input(const protocol::Message& request, StepResult& result, bool& gave_up);
   [[nodiscard]] bool write_outputs(notebook::Durability durability);
-  void finish_metadata();
   void print_json() const;
   int fail_early(const base::Error& error, int code);
 
@@ -220,7 +91,6 @@ class Run {
   SignalCatcher signals_;  // reset() gives the signals back to their defaults
   notebook::Notebook notebook_;
   RunRecord record_;
-  ParameterLanguage language_ = ParameterLanguage::shell;
   std::optional<client::KernelSpec> spec_;
   std::unique_ptr<client::KernelManager> kernel_;
   OutputRecorder recorder_;
@@ -243,81 +113,6 @@ int Run::fail_early(const base::Error& error, int code) {
     print_json();
   }
   return code;
-}
-
-std::optional<std::size_t> Run::find_step(const std::string& wanted) const {
-  for (std::size_t i = 0; i < record_.steps.size(); ++i) {
-    const auto& cell = notebook_.cells[record_.steps[i].cell];
-    if (!has_tag(cell, kInjectedParametersTag) && (own_name(cell) == wanted || cell.id == wanted)) {
-      return i;
-    }
-  }
-  // A number counts the runbook's own steps (not the injected parameters), from 1.
-  std::size_t number = 0;
-  const auto [end, ec] = std::from_chars(wanted.data(), wanted.data() + wanted.size(), number);
-  if (ec == std::errc() && end == wanted.data() + wanted.size() && number > 0) {
-    for (std::size_t i = 0; i < record_.steps.size(); ++i) {
-      if (record_.steps[i].number == number) {
-        return i;
-      }
-    }
-  }
-  return std::nullopt;
-}
-
-base::Result<void> Run::resolve_selection() {
-  std::size_t first = 0;
-  std::size_t last = record_.steps.empty() ? 0 : record_.steps.size() - 1;
-  const auto unknown = [&](const std::string& option, const std::string& wanted) {
-    std::string names;
-    for (const auto& step : record_.steps) {
-      if (step.number != 0) {
-        names += fmt::format("{}{} {}", names.empty() ? "" : ", ", step.number, step.name);
-      }
-    }
-    auto error = base::make_error(base::ErrorCode::invalid_argument,
-                                  fmt::format("{} {}: no step has that name, cell id or number (steps: {})", option,
-                                              wanted, names.empty() ? "none" : names));
-    error.where.path = options_.runbook;
-    return error;
-  };
-  if (!options_.step.empty()) {
-    auto found = find_step(options_.step);
-    if (!found) {
-      return unknown("--step", options_.step);
-    }
-    first = last = *found;
-  }
-  if (!options_.from.empty()) {
-    auto found = find_step(options_.from);
-    if (!found) {
-      return unknown("--from", options_.from);
-    }
-    first = *found;
-  }
-  if (!options_.to.empty()) {
-    auto found = find_step(options_.to);
-    if (!found) {
-      return unknown("--to", options_.to);
-    }
-    last = *found;
-  }
-  if (first > last && !record_.steps.empty()) {
-    return base::make_error(base::ErrorCode::invalid_argument,
-                            fmt::format("--from {} comes after --to {} in the runbook", options_.from, options_.to));
-  }
-  for (std::size_t i = 0; i < record_.steps.size(); ++i) {
-    auto& step = record_.steps[i];
-    const bool injected = has_tag(notebook_.cells[step.cell], kInjectedParametersTag);
-    if (injected || (i >= first && i <= last)) {
-      to_run_.push_back(i);
-      step.ordinal = to_run_.size();
-    } else {
-      step.status = StepStatus::skipped;
-    }
-  }
-  record_.total = to_run_.size();
-  return {};
 }
 
 int Run::prepare() {
@@ -350,28 +145,11 @@ int Run::prepare() {
     }
   }
   if (options_.input_file) {
-    std::string text;
-    if (*options_.input_file == "-") {
-      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    } else {
-      std::ifstream in(*options_.input_file, std::ios::binary);
-      if (!in) {
-        return fail_early(base::make_error(base::ErrorCode::not_found,
-                                           fmt::format("--input {}: cannot read the file", *options_.input_file)),
-                          kExitBadInput);
-      }
-      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    auto answers = read_answers(*options_.input_file);
+    if (!answers) {
+      return fail_early(answers.error(), kExitBadInput);
     }
-    std::size_t start = 0;
-    while (start < text.size()) {
-      const std::size_t end = std::min(text.find('\n', start), text.size());
-      std::string line = text.substr(start, end - start);
-      if (!line.empty() && line.back() == '\r') {
-        line.pop_back();
-      }
-      answers_.push_back(std::move(line));
-      start = end + 1;
-    }
+    answers_ = std::move(*answers);
   }
 
   // The kernel: asked for, else the runbook's, else tejun's own.
@@ -395,12 +173,12 @@ int Run::prepare() {
                       {"language", Json(spec_->language)},
                       {"name", Json(spec_->name)}}));
   auto language = parameter_language(spec_->language);
-  language_ = language ? *language : ParameterLanguage::python;
+
   if (!language && !options_.parameters.empty()) {
     return fail_early(language.error(), kExitBadInput);
   }
   if (language) {
-    auto injection = inject_parameters(notebook_, options_.parameters, language_);
+    auto injection = inject_parameters(notebook_, options_.parameters, *language);
     if (!injection) {
       return fail_early(injection.error(), kExitBadInput);
     }
@@ -410,33 +188,13 @@ int Run::prepare() {
     record_.parameters = std::move(injection->effective);
   }
 
-  // Every output starts empty, as papermill does; the steps are the non-blank code cells.
-  std::size_t runbook_steps = 0;
-  for (std::size_t i = 0; i < notebook_.cells.size(); ++i) {
-    auto& cell = notebook_.cells[i];
-    if (cell.type != notebook::CellType::code) {
-      continue;
-    }
-    cell.outputs.clear();
-    cell.execution_count = Json(nullptr);
-    notebook::erase_member(cell.metadata, "execution");
-    notebook::erase_member(cell.metadata, "papermill");
-    if (is_blank(cell.source)) {
-      continue;
-    }
-    StepRecord step;
-    step.cell = i;
-    const bool injected = has_tag(cell, kInjectedParametersTag);
-    step.number = injected ? 0 : ++runbook_steps;
-    step.name = injected ? "parameters" : own_name(cell);
-    if (step.name.empty()) {
-      step.name = fmt::format("step {}", step.number);  // ids of Markdown cells change every read
-    }
-    record_.steps.push_back(std::move(step));
+  record_.steps = list_steps(notebook_);
+  auto selected = select_steps(notebook_, record_.steps, {options_.step, options_.from, options_.to});
+  if (!selected) {
+    return fail_early(selected.error().in_file(options_.runbook), kExitBadInput);
   }
-  if (auto selected = resolve_selection(); !selected) {
-    return fail_early(selected.error(), kExitBadInput);
-  }
+  to_run_ = std::move(*selected);
+  record_.total = to_run_.size();
   working_directory_ = options_.working_directory;
   if (working_directory_.empty()) {
     working_directory_ = std::filesystem::absolute(options_.runbook).parent_path().string();
@@ -446,7 +204,7 @@ int Run::prepare() {
         base::make_error(base::ErrorCode::not_found, fmt::format("--cwd {}: not a directory", working_directory_)),
         kExitBadInput);
   }
-  finish_metadata();
+  record_in_notebook(record_, notebook_);
   if (!write_outputs(notebook::Durability::process_safe)) {
     record_.exit_code = kExitBadInput;
     record_.outcome = "bad input";
@@ -700,27 +458,7 @@ StepResult Run::run_step(StepRecord& step, const std::string& request) {
       continue;
     }
     if (options_.log_output) {
-      if (type == "stream") {
-        progress_.output(content_string(message.content, "text"));
-      } else if (type == "error") {
-        std::string text;
-        if (const auto* traceback = message.content.if_contains("traceback");
-            traceback != nullptr && traceback->is_array()) {
-          for (const auto& line : traceback->get_array()) {
-            text += line.is_string() ? std::string(line.get_string()) + "\n" : "";
-          }
-        }
-        progress_.output(text.empty() ? fmt::format("{}: {}\n", content_string(message.content, "ename"),
-                                                    content_string(message.content, "evalue"))
-                                      : text);
-      } else if (type == "display_data" || type == "execute_result") {
-        const auto* data = message.content.if_contains("data");
-        const auto* plain =
-            data != nullptr && data->is_object() ? data->get_object().if_contains("text/plain") : nullptr;
-        if (plain != nullptr && plain->is_string()) {
-          progress_.output(std::string(plain->get_string()) + "\n");
-        }
-      }
+      progress_.output(log_text(message));
     }
     recorder_.apply(notebook_, step.cell, message);
   }
@@ -782,75 +520,8 @@ bool Run::write_outputs(notebook::Durability durability) {
   return true;
 }
 
-void Run::finish_metadata() {
-  JsonObject parameters;
-  for (const auto& [name, value] : record_.parameters) {
-    parameters.emplace_back(name, value);
-  }
-  const std::string output_path = options_.outputs.empty() ? std::string() : options_.outputs.front();
-  JsonObject papermill{{"parameters", Json(std::move(parameters))},
-                       {"environment_variables", Json(JsonObject{})},
-                       {"input_path", Json(options_.runbook)},
-                       {"output_path", Json(output_path)},
-                       {"start_time", Json(record_.start_time)},
-                       {"end_time", record_.end_time.empty() ? Json(nullptr) : Json(record_.end_time)},
-                       {"duration", record_.end_time.empty() ? Json(nullptr) : seconds_json(record_.seconds)},
-                       {"exception", record_.end_time.empty() ? Json(nullptr) : Json(record_.exit_code != 0)}};
-  notebook::set_member(notebook_.metadata, "papermill", Json(std::move(papermill)));
-  for (const auto& step : record_.steps) {
-    auto& cell = notebook_.cells[step.cell];
-    const bool done =
-        step.status != StepStatus::pending && step.status != StepStatus::running && step.status != StepStatus::skipped;
-    JsonObject papermill_cell{
-        {"exception", Json(done && step.status != StepStatus::ok)},
-        {"start_time", step.start_time.empty() ? Json(nullptr) : Json(step.start_time)},
-        {"end_time", step.end_time.empty() ? Json(nullptr) : Json(step.end_time)},
-        {"duration", done ? seconds_json(step.seconds) : Json(nullptr)},
-        {"status", Json(step.status == StepStatus::ok                                              ? "completed"
-                        : step.status == StepStatus::running                                       ? "running"
-                        : step.status == StepStatus::pending || step.status == StepStatus::skipped ? "pending"
-                                                                                                   : "failed")}};
-    notebook::set_member(cell.metadata, "papermill", Json(std::move(papermill_cell)));
-  }
-}
-
 void Run::print_json() const {
-  JsonObject parameters;
-  for (const auto& [name, value] : record_.parameters) {
-    parameters.emplace_back(name, value);
-  }
-  notebook::JsonArray steps;
-  for (const auto& step : record_.steps) {
-    const auto& cell = notebook_.cells[step.cell];
-    JsonObject entry{
-        {"name", Json(step.name)},
-        {"number", step.number == 0 ? Json(nullptr) : Json::integer(static_cast<std::int64_t>(step.number))},
-        {"cell_id", cell.id.empty() ? Json(nullptr) : Json(cell.id)},
-        {"status", Json(to_string(step.status))},
-        {"duration_seconds", seconds_json(step.seconds)},
-        {"execution_count", cell.execution_count}};
-    if (!step.ename.empty()) {
-      entry.emplace_back("ename", Json(step.ename));
-      entry.emplace_back("evalue", Json(step.evalue));
-    }
-    steps.emplace_back(std::move(entry));
-  }
-  notebook::JsonArray outputs;
-  for (const auto& output : record_.outputs) {
-    outputs.emplace_back(output);
-  }
-  const Json summary(JsonObject{{"runbook", Json(record_.runbook)},
-                                {"kernel", Json(record_.kernel)},
-                                {"outputs", Json(std::move(outputs))},
-                                {"status", Json(record_.outcome)},
-                                {"exit_code", Json::integer(record_.exit_code)},
-                                {"reason", Json(record_.reason)},
-                                {"start_time", Json(record_.start_time)},
-                                {"end_time", Json(record_.end_time)},
-                                {"duration_seconds", seconds_json(record_.seconds)},
-                                {"parameters", Json(std::move(parameters))},
-                                {"steps", Json(std::move(steps))}});
-  fmt::print("{}\n", notebook::JsonWriter::compact(summary));
+  fmt::print("{}\n", summary_json(record_, notebook_));
   std::fflush(stdout);
 }
 
@@ -967,7 +638,7 @@ int Run::execute() {
     const bool stop =
         (step.status != StepStatus::ok && (step.status != StepStatus::failed || !options_.allow_errors)) ||
         !kernel_->is_alive();
-    finish_metadata();
+    record_in_notebook(record_, notebook_);
     if (!write_outputs(notebook::Durability::process_safe)) {
       exit_code = kExitStepFailed;
       outcome = "failed";
@@ -991,7 +662,7 @@ int Run::execute() {
   record_.exit_code = exit_code;
   record_.outcome = outcome;
   record_.reason = reason;
-  finish_metadata();
+  record_in_notebook(record_, notebook_);
   if (!write_outputs(notebook::Durability::synced) && exit_code == kExitSuccess) {
     record_.exit_code = exit_code = kExitStepFailed;
     record_.outcome = "failed";
