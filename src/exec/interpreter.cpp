@@ -117,7 +117,7 @@ std::string_view shell_part(std::string_view code) {
 Interpreter::Interpreter(ShellOptions options) : options_(options), session_(std::move(options), secrets_) {}
 
 std::optional<StepError> Interpreter::execute(std::string_view code, StepHost& host, const ExecuteOptions& options) {
-  Context context{host, options};
+  Context context{host, options, code};
   auto error = run_step(code, context);
   if (error) {
     // The one place a step's error is masked: every path above may carry a secret into it.
@@ -186,6 +186,9 @@ std::optional<StepError> Interpreter::run_cell_magic(std::string_view name, std:
     }
     return run_time(body, context);
   }
+  if (name == "sql") {
+    return run_sql(args, body, context);
+  }
   if (name == "markdown" || name == "html") {
     const std::string text = secrets_.mask(body);
     context.host.display({{name == "html" ? "text/html" : "text/markdown", text}, {"text/plain", text}}, false);
@@ -200,7 +203,8 @@ std::optional<StepError> Interpreter::run_line_magic(std::string_view name, std:
   static const std::unordered_map<std::string_view, LineMagic> kLineMagics = {
       {"env", &Interpreter::run_env},           {"cd", &Interpreter::run_cd},
       {"load_env", &Interpreter::run_load_env}, {"timeout", &Interpreter::run_timeout},
-      {"confirm", &Interpreter::run_confirm},   {"secret", &Interpreter::run_secret}};
+      {"confirm", &Interpreter::run_confirm},   {"secret", &Interpreter::run_secret},
+      {"connect", &Interpreter::run_connect},   {"disconnect", &Interpreter::run_disconnect}};
   if (const auto found = kLineMagics.find(name); found != kLineMagics.end()) {
     return (this->*(found->second))(args, context);
   }

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +13,7 @@
 #include "exec/secrets.hpp"
 #include "exec/shell_session.hpp"
 #include "exec/shell_syntax.hpp"
+#include "exec/sql_database.hpp"
 #include "exec/step_host.hpp"
 
 namespace tejun::exec {
@@ -64,7 +67,9 @@ class Interpreter {
   struct Context {
     StepHost& host;
     const ExecuteOptions& options;
+    std::string_view code;  // the whole step, for positions in it
   };
+  struct SqlTarget;
 
   std::optional<StepError> run_step(std::string_view code, Context& context);
   std::optional<StepError> run_shell(std::string_view code, Context& context);
@@ -78,6 +83,13 @@ class Interpreter {
   std::optional<StepError> run_confirm(std::string_view args, Context& context);
   std::optional<StepError> run_secret(std::string_view args, Context& context);
   std::optional<StepError> run_time(std::string_view body, Context& context);
+  // SQL steps (sql_step.cpp).
+  std::optional<StepError> run_sql(std::string_view args, std::string_view body, Context& context);
+  std::optional<StepError> run_connect(std::string_view args, Context& context);
+  std::optional<StepError> run_disconnect(std::string_view args, Context& context);
+  // The database a target resolves to, connected (or reused).
+  base::Result<SqlDatabase*> sql_database(const SqlTarget& target, Context& context);
+  base::Result<SqlTarget> sql_target(std::string_view connection, const std::vector<std::string>& names);
   std::optional<StepError> run_internal(const std::string& command, Context& context, std::string input = {});
   [[nodiscard]] std::string session_directory() const;
   // Runs `code` quietly after the pending %env assignments and returns its stdout.
@@ -92,6 +104,16 @@ class Interpreter {
   // `%env NAME=value` costs no trip to bash: its export runs just before the next code bash
   // runs, in order, so interpolation sees the same values it would have seen at once.
   std::string pending_;
+  // Open database connections by what they connect to (URL with the password, or the
+  // libpq parameters): reused by every step that resolves to the same thing.
+  std::map<std::string, std::unique_ptr<SqlDatabase>, std::less<>> databases_;
+  // %connect NAME URL: the URL as written ({VAR} placeholders filled at each use), and the
+  // key in databases_ it resolved to last.
+  struct NamedConnection {
+    std::string url;
+    std::string key;
+  };
+  std::map<std::string, NamedConnection, std::less<>> named_connections_;
 };
 
 // `code` without its leading line magics, blank lines and comments, and without a %%bash,

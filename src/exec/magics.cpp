@@ -75,9 +75,14 @@ const std::vector<MagicHelp>& magic_table() {
   static const std::vector<MagicHelp> kTable = {
       {"%cd", "%cd [DIR]", "Changes the session's working directory (home without DIR) and prints it."},
       {"%clear", "%clear", "Clears the step's output in the front end."},
+      {"%connect", "%connect [NAME URL]",
+       "Connects to a database and names the connection for %%sql NAME: postgresql://USER:PASSWORD@HOST:PORT/DB "
+       "or sqlite:///FILE. {VAR} in the URL is replaced by the variable VAR (percent-encoded). Without "
+       "arguments lists the connections."},
       {"%confirm", "%confirm \"QUESTION\"",
        "Asks QUESTION through the front end; anything but yes stops the step and the run. "
        "Put it before a dangerous command."},
+      {"%disconnect", "%disconnect NAME", "Closes the connection named NAME."},
       {"%env", "%env [NAME | NAME=value]",
        "Without arguments lists the environment; %env NAME shows one variable; %env NAME=value "
        "sets it for every later step. {OTHER} in the value is replaced by the variable OTHER."},
@@ -91,6 +96,12 @@ const std::vector<MagicHelp>& magic_table() {
       {"%%html", "%%html", "Shows the rest of the cell as HTML."},
       {"%%markdown", "%%markdown", "Shows the rest of the cell as Markdown."},
       {"%%sh", "%%sh", "Same as %%bash."},
+      {"%%sql", "%%sql [CONNECTION] [--limit N] [--out FILE] [--timeout SECONDS]",
+       "Runs the rest of the cell as SQL statements and shows each result as a table (at most N rows, 1000 "
+       "unless --limit says otherwise; the total is always counted). CONNECTION is a URL or a %connect name; "
+       "without one: DATABASE_URL, else the PG* variables, else an in-memory SQLite database. :name binds the "
+       "variable name as a parameter. --out FILE writes every row to FILE as CSV. --timeout sets the "
+       "statement timeout."},
       {"%%time", "%%time", "Runs the rest of the cell and prints its wall and CPU time."},
   };
   return kTable;

@@ -63,7 +63,8 @@ class ShellSession {
   // Runs `code` in the session; output goes to `host` while it runs.
   ShellResult run(std::string_view code, StepHost& host, const StepLimits& limits);
 
-  // Runs `code` without showing anything and returns its stdout (for %env, completion).
+  // Runs `code` without showing anything and returns its stdout, unmasked (for %env, SQL
+  // connections and parameters): callers mask what they show of it.
   base::Result<std::string> capture(std::string_view code);
 
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }

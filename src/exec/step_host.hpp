@@ -53,6 +53,10 @@ class StepHost {
   virtual void write_stream(StreamName name, std::string_view text) = 0;
   // An execute_result (`is_result`) or a display_data; already masked.
   virtual void display(const MimeBundle& bundle, bool is_result) = 0;
+  // A display_data that later update_display() calls with the same id replace in place (a
+  // table shown at once and completed when its query ends). Hosts without updates show both.
+  virtual void display_with_id(const MimeBundle& bundle, std::string_view /*display_id*/) { display(bundle, false); }
+  virtual void update_display(const MimeBundle& bundle, std::string_view /*display_id*/) { display(bundle, false); }
   virtual void clear_output() = 0;
   // Asks the front end for a line of input. Fails when the front end cannot answer
   // (allow_stdin false), the wait is interrupted, `until` passes, or `gives_up` (a

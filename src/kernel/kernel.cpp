@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <cerrno>
 #include <csignal>
@@ -189,21 +190,60 @@ void Kernel::write_stream(exec::StreamName name, std::string_view text) {
   publish("stream", {{"name", name == exec::StreamName::out ? "stdout" : "stderr"}, {"text", text}}, current_);
 }
 
+namespace {
+
+// A MIME bundle as Jupyter sends it: JSON types (application/json, …+json) as JSON values,
+// everything else as text.
+boost::json::object bundle_data(const exec::MimeBundle& bundle) {
+  boost::json::object data;
+  for (const auto& [mime, text] : bundle) {
+    const bool json = mime.starts_with("application/") && (mime.ends_with("/json") || mime.ends_with("+json"));
+    boost::system::error_code ec;
+    if (json) {
+      auto value = boost::json::parse(text, ec);
+      if (!ec) {
+        data[mime] = std::move(value);
+        continue;
+      }
+    }
+    data[mime] = text;
+  }
+  return data;
+}
+
+}  // namespace
+
 void Kernel::display(const exec::MimeBundle& bundle, bool is_result) {
   if (current_silent_) {
     return;
   }
-  boost::json::object data;
-  for (const auto& [mime, text] : bundle) {
-    data[mime] = text;
-  }
   if (is_result) {
     publish("execute_result",
-            {{"execution_count", execution_count_}, {"data", std::move(data)}, {"metadata", boost::json::object()}},
+            {{"execution_count", execution_count_}, {"data", bundle_data(bundle)}, {"metadata", boost::json::object()}},
             current_);
   } else {
     publish("display_data",
-            {{"data", std::move(data)}, {"metadata", boost::json::object()}, {"transient", boost::json::object()}},
+            {{"data", bundle_data(bundle)}, {"metadata", boost::json::object()}, {"transient", boost::json::object()}},
+            current_);
+  }
+}
+
+void Kernel::display_with_id(const exec::MimeBundle& bundle, std::string_view display_id) {
+  if (!current_silent_) {
+    publish("display_data",
+            {{"data", bundle_data(bundle)},
+             {"metadata", boost::json::object()},
+             {"transient", {{"display_id", display_id}}}},
+            current_);
+  }
+}
+
+void Kernel::update_display(const exec::MimeBundle& bundle, std::string_view display_id) {
+  if (!current_silent_) {
+    publish("update_display_data",
+            {{"data", bundle_data(bundle)},
+             {"metadata", boost::json::object()},
+             {"transient", {{"display_id", display_id}}}},
             current_);
   }
 }
@@ -253,8 +293,11 @@ base::Result<std::string> Kernel::ask(std::string_view prompt, bool password, in
 
 exec::WaitStatus Kernel::wait(std::span<pollfd> fds, exec::Clock::time_point until) {
   std::vector<zmq::pollitem_t> items = control_items();
+  // zmq_poll has its own event bits (ZMQ_POLLOUT is not POLLOUT).
   for (const auto& fd : fds) {
-    items.push_back({nullptr, fd.fd, fd.events, 0});
+    const short events = static_cast<short>(((fd.events & POLLIN) != 0 ? ZMQ_POLLIN : 0) |
+                                            ((fd.events & POLLOUT) != 0 ? ZMQ_POLLOUT : 0));
+    items.push_back({nullptr, fd.fd, events, 0});
   }
   while (true) {
     if (interrupt_pending_) {
@@ -266,7 +309,10 @@ exec::WaitStatus Kernel::wait(std::span<pollfd> fds, exec::Clock::time_point unt
     }
     bool any = false;
     for (std::size_t i = 0; i < fds.size(); ++i) {
-      fds[i].revents = static_cast<short>(items[i + 2].revents);
+      const auto revents = items[i + 2].revents;
+      fds[i].revents =
+          static_cast<short>(((revents & ZMQ_POLLIN) != 0 ? POLLIN : 0) | ((revents & ZMQ_POLLOUT) != 0 ? POLLOUT : 0) |
+                             ((revents & ZMQ_POLLERR) != 0 ? POLLERR : 0));
       any = any || fds[i].revents != 0;
     }
     if (interrupt_pending_) {

@@ -71,6 +71,8 @@ class Kernel final : private exec::StepHost {
   // StepHost.
   void write_stream(exec::StreamName name, std::string_view text) override;
   void display(const exec::MimeBundle& bundle, bool is_result) override;
+  void display_with_id(const exec::MimeBundle& bundle, std::string_view display_id) override;
+  void update_display(const exec::MimeBundle& bundle, std::string_view display_id) override;
   void clear_output() override;
   base::Result<std::string> ask(std::string_view prompt, bool password, int gives_up,
                                 exec::Clock::time_point until) override;

@@ -201,11 +201,20 @@ void MappedFile::release_before(std::size_t offset) noexcept {
   }
 }
 
+namespace {
+
+// The temporary file an atomic replacement of `path` is written to, beside it.
+std::string temporary_path_for(const std::string& path) {
+  const std::filesystem::path target(path);
+  return (target.parent_path() / fmt::format(".{}.tejun-{}", target.filename().string(), base::random_hex_id(8)))
+      .string();
+}
+
+}  // namespace
+
 Result<void> write_file_atomically(const std::string& path, const std::function<void(TextOutput&)>& produce,
                                    Durability durability) {
-  const std::filesystem::path target(path);
-  const std::string temporary =
-      (target.parent_path() / fmt::format(".{}.tejun-{}", target.filename().string(), base::random_hex_id(8))).string();
+  const std::string temporary = temporary_path_for(path);
   auto written = write_temporary(temporary, path, produce, durability);
   if (written && ::rename(temporary.c_str(), path.c_str()) != 0) {
     written = io_error(path, "replace", errno);
@@ -215,6 +224,64 @@ Result<void> write_file_atomically(const std::string& path, const std::function<
     return written;
   }
   return durability == Durability::synced ? sync_directory_of(path) : Result<void>();
+}
+
+struct AtomicFile::State {
+  std::string path;
+  std::string temporary;
+  FileDescriptor fd;
+  TextOutput out;
+  bool done = false;
+
+  State(std::string target, std::string temporary_path, int descriptor)
+      : path(std::move(target)),
+        temporary(std::move(temporary_path)),
+        fd(descriptor),
+        out([this](std::string& buffer) { return write_whole(fd.get(), buffer, path); }) {}
+};
+
+Result<AtomicFile> AtomicFile::create(const std::string& path) {
+  auto temporary = temporary_path_for(path);
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    return io_error(path, "create a temporary file beside it", errno);
+  }
+  struct stat existing {};
+  if (::stat(path.c_str(), &existing) == 0) {
+    (void)::fchmod(fd, existing.st_mode & 07777);
+  }
+  return AtomicFile(std::make_unique<State>(path, std::move(temporary), fd));
+}
+
+AtomicFile::AtomicFile(std::unique_ptr<State> state) : state_(std::move(state)) {}
+AtomicFile::AtomicFile(AtomicFile&& other) noexcept = default;
+
+AtomicFile::~AtomicFile() {
+  if (state_ != nullptr && !state_->done) {
+    ::unlink(state_->temporary.c_str());
+  }
+}
+
+TextOutput& AtomicFile::out() noexcept {
+  return state_->out;
+}
+
+Result<void> AtomicFile::commit(Durability durability) {
+  auto flushed = state_->out.flush();
+  if (!flushed) {
+    return flushed;
+  }
+  if (durability == Durability::synced && ::fsync(state_->fd.get()) != 0) {
+    return io_error(state_->path, "sync", errno);
+  }
+  if (!state_->fd.close()) {
+    return io_error(state_->path, "close", errno);
+  }
+  if (::rename(state_->temporary.c_str(), state_->path.c_str()) != 0) {
+    return io_error(state_->path, "replace", errno);
+  }
+  state_->done = true;
+  return durability == Durability::synced ? sync_directory_of(state_->path) : Result<void>();
 }
 
 }  // namespace tejun::notebook

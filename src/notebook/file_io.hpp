@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -48,5 +49,27 @@ enum class Durability : std::uint8_t {
 [[nodiscard]] base::Result<void> write_file_atomically(const std::string& path,
                                                        const std::function<void(TextOutput&)>& produce,
                                                        Durability durability = Durability::synced);
+
+// A file written in pieces that appears at its path only when commit() succeeds: until then
+// the text goes to a temporary file beside it, removed if the writer is dropped (a query that
+// fails half way leaves no half-written file, and an older file stays as it was).
+class AtomicFile {
+ public:
+  [[nodiscard]] static base::Result<AtomicFile> create(const std::string& path);
+  AtomicFile(AtomicFile&& other) noexcept;
+  AtomicFile& operator=(AtomicFile&&) = delete;
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  ~AtomicFile();
+
+  [[nodiscard]] TextOutput& out() noexcept;
+  // Flushes, syncs (`durability` synced) and renames the file into place.
+  [[nodiscard]] base::Result<void> commit(Durability durability = Durability::synced);
+
+ private:
+  struct State;
+  explicit AtomicFile(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace tejun::notebook

@@ -1,0 +1,512 @@
+// PostgreSQL through libpq's asynchronous API: every wait goes through the StepHost, so an
+// interrupt cancels the statement on the server (PQcancel) and a %timeout does the same.
+// Rows come one at a time (single-row mode), so memory stays bounded whatever the result.
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <charconv>
+#include <memory>
+
+#include "exec/sql_database.hpp"
+
+namespace tejun::exec {
+namespace {
+
+using base::ErrorCode;
+using base::make_error;
+
+// How long a connection may take when the kernel's own deadline is further away.
+constexpr auto kConnectLimit = std::chrono::seconds(15);
+// How long a cancelled statement has to end before its connection is dropped.
+constexpr auto kCancelGrace = std::chrono::seconds(5);
+
+// Type OIDs from PostgreSQL's pg_type.dat (stable across versions).
+SqlColumn column_of(const PGresult* result, int index) {
+  SqlColumn column;
+  column.name = PQfname(result, index);
+  switch (PQftype(result, index)) {
+    case 20:  // int8
+    case 21:  // int2
+    case 23:  // int4
+    case 26:  // oid
+      column.type = SqlType::integer;
+      break;
+    case 700:   // float4
+    case 701:   // float8
+    case 1700:  // numeric
+      column.type = SqlType::number;
+      break;
+    case 16:  // bool
+      column.type = SqlType::boolean;
+      break;
+    case 1082:  // date
+      column.type = SqlType::date;
+      break;
+    case 1114:  // timestamp
+    case 1184:  // timestamptz
+      column.type = SqlType::datetime;
+      break;
+    case 1083:  // time
+    case 1266:  // timetz
+      column.type = SqlType::time;
+      break;
+    case 1186:  // interval
+      column.type = SqlType::duration;
+      break;
+    case 114:   // json
+    case 3802:  // jsonb
+      column.type = SqlType::object;
+      column.json = true;
+      break;
+    default:
+      column.type = SqlType::string;
+      break;
+  }
+  return column;
+}
+
+std::string field(const PGresult* result, int code) {
+  const char* value = PQresultErrorField(result, code);
+  return value == nullptr ? std::string() : std::string(value);
+}
+
+std::string trimmed_error(const char* message) {
+  std::string text = message == nullptr ? std::string() : std::string(message);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+    text.pop_back();
+  }
+  return text;
+}
+
+// Byte offset of the 1-based character `position` in `text`.
+std::optional<std::size_t> byte_offset(std::string_view text, std::string_view position) {
+  std::size_t characters = 0;
+  const auto [end, ec] = std::from_chars(position.data(), position.data() + position.size(), characters);
+  if (ec != std::errc() || characters == 0) {
+    return std::nullopt;
+  }
+  std::size_t seen = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0U) != 0x80U && ++seen == characters) {
+      return i;
+    }
+  }
+  return text.size();
+}
+
+SqlFailure server_failure(const PGresult* result, std::string_view sql) {
+  SqlFailure failure;
+  failure.kind = SqlFailure::Kind::server;
+  failure.message = field(result, PG_DIAG_MESSAGE_PRIMARY);
+  if (failure.message.empty()) {
+    failure.message = trimmed_error(PQresultErrorMessage(result));
+  }
+  failure.sqlstate = field(result, PG_DIAG_SQLSTATE);
+  failure.detail = field(result, PG_DIAG_MESSAGE_DETAIL);
+  failure.hint = field(result, PG_DIAG_MESSAGE_HINT);
+  if (const auto position = field(result, PG_DIAG_STATEMENT_POSITION); !position.empty()) {
+    failure.position = byte_offset(sql, position);
+  }
+  return failure;
+}
+
+struct ConnDeleter {
+  void operator()(PGconn* conn) const noexcept { PQfinish(conn); }
+};
+struct ResultDeleter {
+  void operator()(PGresult* result) const noexcept { PQclear(result); }
+};
+using ConnPtr = std::unique_ptr<PGconn, ConnDeleter>;
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+class Postgres final : public SqlDatabase {
+ public:
+  explicit Postgres(ConnPtr conn) : conn_(std::move(conn)) {
+    PQsetNoticeReceiver(conn_.get(), &Postgres::on_notice, this);
+  }
+
+  [[nodiscard]] bool numbered_parameters() const noexcept override { return true; }
+  [[nodiscard]] bool usable() const noexcept override {
+    return conn_ != nullptr && PQstatus(conn_.get()) == CONNECTION_OK;
+  }
+
+  [[nodiscard]] std::string description() const override {
+    const char* version = PQparameterStatus(conn_.get(), "server_version");
+    return fmt::format("postgresql://{}@{}:{}/{} (PostgreSQL {})", PQuser(conn_.get()), PQhost(conn_.get()),
+                       PQport(conn_.get()), PQdb(conn_.get()), version == nullptr ? "?" : version);
+  }
+
+  std::optional<SqlFailure> execute(std::string_view sql, std::span<const std::string> /*names*/,
+                                    std::span<const std::string> values, SqlSink& sink, StepHost& host,
+                                    Clock::time_point deadline) override;
+
+  std::optional<SqlFailure> set_statement_timeout(std::optional<std::chrono::milliseconds> timeout,
+                                                  StepHost& host) override;
+
+ private:
+  static void on_notice(void* self, const PGresult* result) {
+    auto* postgres = static_cast<Postgres*>(self);
+    if (postgres->sink_ == nullptr) {
+      return;
+    }
+    const auto severity = field(result, PG_DIAG_SEVERITY);
+    auto text =
+        fmt::format("{}:  {}\n", severity.empty() ? "NOTICE" : severity, field(result, PG_DIAG_MESSAGE_PRIMARY));
+    if (const auto detail = field(result, PG_DIAG_MESSAGE_DETAIL); !detail.empty()) {
+      text += fmt::format("DETAIL:  {}\n", detail);
+    }
+    postgres->sink_->message(StreamName::err, text);
+  }
+
+  SqlFailure lost(std::string_view what) const {
+    return {SqlFailure::Kind::connection,
+            fmt::format("{}: {}", what, trimmed_error(PQerrorMessage(conn_.get()))),
+            {},
+            {},
+            {},
+            {}};
+  }
+
+  // Waits for the connection's socket; after an interrupt or the deadline, cancels the
+  // statement and gives it kCancelGrace to end. False when the connection was dropped.
+  bool wait_readable(StepHost& host, Clock::time_point& deadline, std::optional<SqlFailure>& stopped);
+  // The rows of a COPY … TO STDOUT.
+  std::optional<SqlFailure> copy_out(SqlSink& sink, StepHost& host, Clock::time_point& deadline,
+                                     std::optional<SqlFailure>& stopped);
+  void cancel();
+  // A query that returns at most one value, for the setting of statement_timeout.
+  base::Result<std::optional<std::string>> query_value(std::string_view sql, std::span<const std::string> values,
+                                                       StepHost& host);
+
+  ConnPtr conn_;
+  SqlSink* sink_ = nullptr;
+  std::optional<std::string> saved_timeout_;  // statement_timeout before a step set its own
+  bool restore_pending_ = false;
+};
+
+void Postgres::cancel() {
+  PGcancel* handle = PQgetCancel(conn_.get());
+  if (handle == nullptr) {
+    return;
+  }
+  std::array<char, 256> error{};
+  (void)PQcancel(handle, error.data(), static_cast<int>(error.size()));
+  PQfreeCancel(handle);
+}
+
+bool Postgres::wait_readable(StepHost& host, Clock::time_point& deadline, std::optional<SqlFailure>& stopped) {
+  pollfd fd{PQsocket(conn_.get()), POLLIN, 0};
+  const auto status = host.wait({&fd, 1}, deadline);
+  if (status == WaitStatus::ready) {
+    return true;
+  }
+  if (stopped) {
+    // Cancelled already, and the statement still runs (or a second interrupt): drop the
+    // connection; the next step makes a new one.
+    stopped->message += "; the server did not end the statement, so the connection was closed";
+    conn_.reset();
+    return false;
+  }
+  if (status == WaitStatus::interrupted) {
+    stopped = SqlFailure{
+        SqlFailure::Kind::interrupted, "the statement was cancelled on the server (interrupt)", {}, {}, {}, {}};
+  } else {
+    stopped = SqlFailure{
+        SqlFailure::Kind::timed_out, "the statement ran past the step's time limit and was cancelled", {}, {}, {}, {}};
+  }
+  cancel();
+  deadline = Clock::now() + kCancelGrace;
+  return true;
+}
+
+std::optional<SqlFailure> Postgres::copy_out(SqlSink& sink, StepHost& host, Clock::time_point& deadline,
+                                             std::optional<SqlFailure>& stopped) {
+  while (true) {
+    char* buffer = nullptr;
+    const int length = PQgetCopyData(conn_.get(), &buffer, 1);
+    if (length > 0) {
+      sink.message(StreamName::out, std::string_view(buffer, static_cast<std::size_t>(length)));
+      PQfreemem(buffer);
+      continue;
+    }
+    if (length == -1) {
+      return std::nullopt;
+    }
+    if (length == -2) {
+      return lost("COPY failed");
+    }
+    if (!wait_readable(host, deadline, stopped)) {
+      return stopped;
+    }
+    if (PQconsumeInput(conn_.get()) == 0) {
+      return lost("the connection was lost");
+    }
+  }
+}
+
+std::optional<SqlFailure> Postgres::execute(std::string_view sql, std::span<const std::string> /*names*/,
+                                            std::span<const std::string> values, SqlSink& sink, StepHost& host,
+                                            Clock::time_point deadline) {
+  if (restore_pending_ && PQtransactionStatus(conn_.get()) == PQTRANS_IDLE) {
+    (void)set_statement_timeout(std::nullopt, host);
+  }
+  const std::string text(sql);
+  std::vector<const char*> pointers;
+  pointers.reserve(values.size());
+  for (const auto& value : values) {
+    pointers.push_back(value.c_str());
+  }
+  const int sent = values.empty() ? PQsendQuery(conn_.get(), text.c_str())
+                                  : PQsendQueryParams(conn_.get(), text.c_str(), static_cast<int>(values.size()),
+                                                      nullptr, pointers.data(), nullptr, nullptr, 0);
+  if (sent == 0) {
+    return lost("cannot send the statement");
+  }
+  (void)PQsetSingleRowMode(conn_.get());
+  sink_ = &sink;
+  struct Reset {
+    SqlSink*& sink;
+    ~Reset() { sink = nullptr; }
+  } reset{sink_};
+
+  std::optional<SqlFailure> failure;
+  std::optional<SqlFailure> stopped;  // interrupted or timed out: the statement was cancelled
+  bool in_rows = false;
+  std::vector<SqlValue> row;
+  const auto fail = [&](SqlFailure reason) {
+    if (!failure) {
+      failure = std::move(reason);
+    }
+  };
+  const auto finish_rows = [&](bool complete) {
+    if (in_rows) {
+      in_rows = false;
+      if (auto ended = sink.end_rows(complete && !failure); !ended) {
+        fail({SqlFailure::Kind::client, ended.error().message, {}, {}, {}, {}});
+      }
+    }
+  };
+  while (true) {
+    while (conn_ != nullptr && PQisBusy(conn_.get()) == 0) {
+      ResultPtr result(PQgetResult(conn_.get()));
+      if (result == nullptr) {
+        finish_rows(true);
+        if (stopped) {
+          return stopped;
+        }
+        return failure;
+      }
+      switch (PQresultStatus(result.get())) {
+        case PGRES_SINGLE_TUPLE:
+        case PGRES_TUPLES_OK: {
+          const int columns = PQnfields(result.get());
+          if (!in_rows) {
+            std::vector<SqlColumn> described;
+            described.reserve(static_cast<std::size_t>(columns));
+            for (int i = 0; i < columns; ++i) {
+              described.push_back(column_of(result.get(), i));
+            }
+            in_rows = true;
+            if (auto begun = sink.begin_rows(std::move(described)); !begun) {
+              fail({SqlFailure::Kind::client, begun.error().message, {}, {}, {}, {}});
+              cancel();
+            }
+          }
+          if (PQresultStatus(result.get()) == PGRES_TUPLES_OK) {
+            finish_rows(true);
+            break;
+          }
+          if (failure) {
+            break;  // a sink failed: the rest is read and dropped while the cancel arrives
+          }
+          row.resize(static_cast<std::size_t>(columns));
+          for (int i = 0; i < columns; ++i) {
+            row[static_cast<std::size_t>(i)] =
+                PQgetisnull(result.get(), 0, i) != 0
+                    ? SqlValue()
+                    : SqlValue(std::string_view(PQgetvalue(result.get(), 0, i),
+                                                static_cast<std::size_t>(PQgetlength(result.get(), 0, i))));
+          }
+          if (auto taken = sink.row(row); !taken) {
+            fail({SqlFailure::Kind::client, taken.error().message, {}, {}, {}, {}});
+            cancel();
+          }
+          break;
+        }
+        case PGRES_COMMAND_OK:
+          sink.command(PQcmdStatus(result.get()));
+          break;
+        case PGRES_COPY_OUT:
+          if (auto copied = copy_out(sink, host, deadline, stopped)) {
+            return copied;
+          }
+          break;
+        case PGRES_COPY_IN:
+          (void)PQputCopyEnd(conn_.get(),
+                             "COPY FROM STDIN has no input in a tejun step (use COPY … FROM 'file' "
+                             "on the server, or a shell step with psql \\copy)");
+          break;
+        case PGRES_EMPTY_QUERY:
+          break;
+        default:
+          finish_rows(false);
+          fail(server_failure(result.get(), sql));
+          break;
+      }
+    }
+    if (conn_ == nullptr || !wait_readable(host, deadline, stopped)) {
+      return stopped;
+    }
+    if (PQconsumeInput(conn_.get()) == 0) {
+      finish_rows(false);
+      return lost("the connection was lost");
+    }
+  }
+}
+
+// Collects the first value of a result.
+class ValueSink final : public SqlSink {
+ public:
+  std::optional<std::string> value;
+  base::Result<void> begin_rows(std::vector<SqlColumn> /*columns*/) override { return {}; }
+  base::Result<void> row(std::span<const SqlValue> values) override {
+    if (!values.empty() && values[0]) {
+      value = std::string(*values[0]);
+    }
+    return {};
+  }
+  base::Result<void> end_rows(bool /*complete*/) override { return {}; }
+  void command(std::string_view /*tag*/) override {}
+  void message(StreamName /*stream*/, std::string_view /*text*/) override {}
+};
+
+base::Result<std::optional<std::string>> Postgres::query_value(std::string_view sql,
+                                                               std::span<const std::string> values, StepHost& host) {
+  ValueSink sink;
+  if (auto failure = execute(sql, {}, values, sink, host, Clock::now() + kConnectLimit)) {
+    return make_error(ErrorCode::io_error, failure->message);
+  }
+  return sink.value;
+}
+
+std::optional<SqlFailure> Postgres::set_statement_timeout(std::optional<std::chrono::milliseconds> timeout,
+                                                          StepHost& host) {
+  if (!timeout) {
+    if (!saved_timeout_) {
+      return std::nullopt;
+    }
+    restore_pending_ = false;
+    const std::string previous[] = {*saved_timeout_};
+    if (auto restored = query_value("select set_config('statement_timeout', $1, false)", previous, host); !restored) {
+      restore_pending_ = true;  // in a failed transaction: restored when it has ended
+      return std::nullopt;
+    }
+    saved_timeout_.reset();
+    return std::nullopt;
+  }
+  if (!saved_timeout_) {
+    auto current = query_value("show statement_timeout", {}, host);
+    if (!current) {
+      return SqlFailure{
+          SqlFailure::Kind::server, "cannot read statement_timeout: " + current.error().message, {}, {}, {}, {}};
+    }
+    saved_timeout_ = current->value_or("0");
+  }
+  const std::string value[] = {std::to_string(timeout->count())};
+  if (auto set = query_value("select set_config('statement_timeout', $1, false)", value, host); !set) {
+    return SqlFailure{SqlFailure::Kind::server, "cannot set statement_timeout: " + set.error().message, {}, {}, {}, {}};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<std::string> postgres_passwords(const PgParameters& parameters) {
+  std::vector<std::string> passwords;
+  for (const auto& [key, value] : parameters) {
+    if (key == "password") {
+      passwords.push_back(value);
+    } else if (key == "dbname") {
+      char* error = nullptr;
+      PQconninfoOption* options = PQconninfoParse(value.c_str(), &error);
+      PQfreemem(error);
+      for (auto* option = options; option != nullptr && option->keyword != nullptr; ++option) {
+        if (std::string_view(option->keyword) == "password" && option->val != nullptr) {
+          passwords.emplace_back(option->val);
+        }
+      }
+      PQconninfoFree(options);
+    }
+  }
+  return passwords;
+}
+
+base::Result<std::unique_ptr<SqlDatabase>> connect_postgres(const PgParameters& parameters, StepHost& host,
+                                                            Clock::time_point deadline) {
+  std::vector<const char*> keywords;
+  std::vector<const char*> values;
+  for (const auto& [key, value] : parameters) {
+    keywords.push_back(key.c_str());
+    values.push_back(value.c_str());
+  }
+  keywords.push_back(nullptr);
+  values.push_back(nullptr);
+  ConnPtr conn(PQconnectStartParams(keywords.data(), values.data(), 1));
+  if (conn == nullptr) {
+    return make_error(ErrorCode::io_error, "out of memory");
+  }
+  deadline = std::min(deadline, Clock::now() + kConnectLimit);
+  auto polling = PGRES_POLLING_WRITING;
+  while (true) {
+    if (PQstatus(conn.get()) == CONNECTION_BAD || polling == PGRES_POLLING_FAILED) {
+      return make_error(ErrorCode::io_error, trimmed_error(PQerrorMessage(conn.get())));
+    }
+    if (polling == PGRES_POLLING_OK) {
+      break;
+    }
+    pollfd fd{PQsocket(conn.get()), static_cast<short>(polling == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
+    const auto status = host.wait({&fd, 1}, deadline);
+    if (status == WaitStatus::interrupted) {
+      return make_error(ErrorCode::invalid_argument, "interrupted while connecting");
+    }
+    if (status == WaitStatus::timed_out) {
+      return make_error(ErrorCode::io_error,
+                        fmt::format("no connection after {} s (server at \"{}\", port {})",
+                                    std::chrono::duration_cast<std::chrono::seconds>(kConnectLimit).count(),
+                                    PQhost(conn.get()), PQport(conn.get())));
+    }
+    polling = PQconnectPoll(conn.get());
+  }
+  return std::unique_ptr<SqlDatabase>(std::make_unique<Postgres>(std::move(conn)));
+}
+
+std::string_view table_schema_name(SqlType type) noexcept {
+  switch (type) {
+    case SqlType::integer:
+      return "integer";
+    case SqlType::number:
+      return "number";
+    case SqlType::boolean:
+      return "boolean";
+    case SqlType::string:
+      return "string";
+    case SqlType::date:
+      return "date";
+    case SqlType::datetime:
+      return "datetime";
+    case SqlType::time:
+      return "time";
+    case SqlType::duration:
+      return "duration";
+    case SqlType::object:
+      return "object";
+    case SqlType::array:
+      return "array";
+    case SqlType::any:
+      break;
+  }
+  return "any";
+}
+
+}  // namespace tejun::exec

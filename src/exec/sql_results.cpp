@@ -1,0 +1,448 @@
+#include "exec/sql_results.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "base/ids.hpp"
+#include "notebook/json_parser.hpp"
+#include "notebook/json_writer.hpp"
+
+namespace tejun::exec {
+namespace {
+
+// A shown value longer than this is cut (the CSV file gets it whole).
+constexpr std::size_t kLongestShownValue = 1000;
+
+bool is_numeric(SqlType type) {
+  return type == SqlType::integer || type == SqlType::number;
+}
+
+std::size_t code_points(std::string_view text) {
+  return static_cast<std::size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U; }));
+}
+
+// A value on one line of the text table: control characters written as escapes.
+std::string one_line(std::string_view text) {
+  std::string line;
+  line.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '\n':
+        line += "\\n";
+        break;
+      case '\r':
+        line += "\\r";
+        break;
+      case '\t':
+        line += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20U) {
+          line += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+        } else {
+          line += c;
+        }
+    }
+  }
+  return line;
+}
+
+void pad(std::string& out, std::size_t count) {
+  out.append(count, ' ');
+}
+
+std::string footer(const SqlTable& table) {
+  const auto shown = table.rows.size();
+  switch (table.state) {
+    case SqlTable::State::counting:
+      return fmt::format("(first {} row{} shown; counting the rest…)", shown, shown == 1 ? "" : "s");
+    case SqlTable::State::stopped:
+      return fmt::format("({} row{} received before the statement stopped{})", table.total, table.total == 1 ? "" : "s",
+                         shown < table.total ? fmt::format("; {} shown", shown) : std::string());
+    case SqlTable::State::complete:
+      break;
+  }
+  if (shown < table.total) {
+    return fmt::format("({} of {} rows shown; {} more not shown: raise --limit or write them all with --out FILE)",
+                       shown, table.total, table.total - shown);
+  }
+  return fmt::format("({} row{})", table.total, table.total == 1 ? "" : "s");
+}
+
+void html_escape(std::string& out, std::string_view text) {
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+}
+
+// JSON's number grammar (no NaN or Infinity, which PostgreSQL's numeric and float allow).
+bool is_json_number(std::string_view text) {
+  std::size_t i = 0;
+  const auto digits = [&]() {
+    const auto start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      ++i;
+    }
+    return i > start;
+  };
+  if (i < text.size() && text[i] == '-') {
+    ++i;
+  }
+  if (i < text.size() && text[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    if (!digits()) {
+      return false;
+    }
+  }
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
+      ++i;
+    }
+    if (!digits()) {
+      return false;
+    }
+  }
+  return i == text.size();
+}
+
+// Column names made unique, as keys of the data records.
+std::vector<std::string> unique_names(const std::vector<SqlColumn>& columns) {
+  std::vector<std::string> names;
+  for (const auto& column : columns) {
+    std::string name = column.name;
+    for (int n = 2; std::find(names.begin(), names.end(), name) != names.end(); ++n) {
+      name = fmt::format("{}_{}", column.name, n);
+    }
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
+// The shown form of a value: masked, cut when long.
+std::optional<std::string> shown_value(const SqlValue& value, const Secrets& secrets) {
+  if (!value) {
+    return std::nullopt;
+  }
+  std::string_view text = *value;
+  bool cut = false;
+  if (text.size() > kLongestShownValue) {
+    auto end = kLongestShownValue;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0U) == 0x80U) {
+      --end;
+    }
+    text = text.substr(0, end);
+    cut = true;
+  }
+  std::string shown = secrets.empty() ? std::string(text) : secrets.mask(text);
+  if (cut) {
+    shown += "…";
+  }
+  return shown;
+}
+
+}  // namespace
+
+std::string sql_text_table(const SqlTable& table) {
+  const auto count = table.columns.size();
+  std::vector<std::size_t> widths(count);
+  std::vector<std::vector<std::string>> cells;
+  cells.reserve(table.rows.size());
+  for (std::size_t c = 0; c < count; ++c) {
+    widths[c] = code_points(one_line(table.columns[c].name));
+  }
+  for (const auto& row : table.rows) {
+    auto& line = cells.emplace_back();
+    for (std::size_t c = 0; c < count; ++c) {
+      line.push_back(row[c] ? one_line(*row[c]) : std::string("NULL"));
+      widths[c] = std::max(widths[c], code_points(line.back()));
+    }
+  }
+  std::string text;
+  const auto end_line = [&text]() {
+    while (text.ends_with(' ')) {
+      text.pop_back();
+    }
+    text += '\n';
+  };
+  for (std::size_t c = 0; c < count; ++c) {
+    const auto name = one_line(table.columns[c].name);
+    const auto space = widths[c] - code_points(name);
+    text += c == 0 ? " " : " | ";
+    pad(text, space / 2);
+    text += name;
+    pad(text, space - space / 2);
+  }
+  end_line();
+  for (std::size_t c = 0; c < count; ++c) {
+    text += c == 0 ? "" : "+";
+    text.append(widths[c] + 2, '-');
+  }
+  text += '\n';
+  for (std::size_t r = 0; r < cells.size(); ++r) {
+    for (std::size_t c = 0; c < count; ++c) {
+      const auto& value = cells[r][c];
+      const auto space = widths[c] - code_points(value);
+      text += c == 0 ? " " : " | ";
+      if (is_numeric(table.columns[c].type) && table.rows[r][c]) {
+        pad(text, space);
+        text += value;
+      } else {
+        text += value;
+        pad(text, space);
+      }
+    }
+    end_line();
+  }
+  text += footer(table);
+  return text;
+}
+
+std::string sql_html_table(const SqlTable& table) {
+  std::string html = "<table class=\"tejun-sql\">\n<thead><tr>";
+  for (const auto& column : table.columns) {
+    html += "<th>";
+    html_escape(html, column.name);
+    html += "</th>";
+  }
+  html += "</tr></thead>\n<tbody>\n";
+  for (const auto& row : table.rows) {
+    html += "<tr>";
+    for (std::size_t c = 0; c < table.columns.size(); ++c) {
+      if (!row[c]) {
+        html += "<td class=\"null\"><em>NULL</em></td>";
+        continue;
+      }
+      html += is_numeric(table.columns[c].type) ? "<td style=\"text-align: right\">" : "<td>";
+      html_escape(html, *row[c]);
+      html += "</td>";
+    }
+    html += "</tr>\n";
+  }
+  html += "</tbody>\n</table>\n<p>";
+  html_escape(html, footer(table));
+  html += "</p>";
+  return html;
+}
+
+std::string sql_data_resource(const SqlTable& table) {
+  std::string json;
+  notebook::TextOutput out(json);
+  notebook::JsonWriter writer(out, notebook::JsonWriter::Style::compact);
+  const auto names = unique_names(table.columns);
+  writer.begin_object();
+  writer.key("data");
+  writer.begin_array();
+  for (const auto& row : table.rows) {
+    writer.begin_object();
+    for (std::size_t c = 0; c < table.columns.size(); ++c) {
+      writer.key(names[c]);
+      const auto& value = row[c];
+      const auto type = table.columns[c].type;
+      if (!value) {
+        writer.value(nullptr);
+      } else if (is_numeric(type) && is_json_number(*value)) {
+        writer.raw_number(*value);
+      } else if (type == SqlType::boolean && (*value == "t" || *value == "f" || *value == "1" || *value == "0" ||
+                                              *value == "true" || *value == "false")) {
+        writer.value(*value == "t" || *value == "1" || *value == "true");
+      } else if (table.columns[c].json) {
+        auto parsed = notebook::parse_json(*value);
+        if (parsed) {
+          writer.value(*parsed);
+        } else {
+          writer.string(*value);
+        }
+      } else {
+        writer.string(*value);
+      }
+    }
+    writer.end_object();
+  }
+  writer.end_array();
+  writer.key("schema");
+  writer.begin_object();
+  writer.key("fields");
+  writer.begin_array();
+  for (std::size_t c = 0; c < table.columns.size(); ++c) {
+    writer.begin_object();
+    writer.key("name");
+    writer.string(names[c]);
+    writer.key("type");
+    writer.string(table_schema_name(table.columns[c].type));
+    writer.end_object();
+  }
+  writer.end_array();
+  writer.end_object();
+  writer.end_object();
+  (void)out.flush();
+  return json;
+}
+
+MimeBundle render_sql_table(const SqlTable& table) {
+  return {{"text/plain", sql_text_table(table)},
+          {"text/html", sql_html_table(table)},
+          {"application/vnd.dataresource+json", sql_data_resource(table)}};
+}
+
+void append_csv_field(std::string& line, const SqlValue& value) {
+  if (!value) {
+    return;
+  }
+  if (!value->empty() && value->find_first_of(",\"\r\n") == std::string_view::npos) {
+    line += *value;
+    return;
+  }
+  line += '"';
+  for (const char c : *value) {
+    if (c == '"') {
+      line += '"';
+    }
+    line += c;
+  }
+  line += '"';
+}
+
+// DisplaySink
+
+base::Result<void> DisplaySink::begin_rows(std::vector<SqlColumn> columns) {
+  for (auto& column : columns) {
+    if (!secrets_.empty()) {
+      secrets_.mask_in_place(column.name);
+    }
+  }
+  table_ = SqlTable{std::move(columns), {}, 0, SqlTable::State::counting};
+  display_id_.clear();
+  return {};
+}
+
+base::Result<void> DisplaySink::row(std::span<const SqlValue> values) {
+  ++table_.total;
+  if (table_.rows.size() < limit_) {
+    auto& row = table_.rows.emplace_back();
+    row.reserve(values.size());
+    for (const auto& value : values) {
+      row.push_back(shown_value(value, secrets_));
+    }
+    if (table_.rows.size() == limit_) {
+      // The first screen, now; the total follows when the statement ends.
+      display_id_ = base::random_hex_id(16);
+      host_.display_with_id(render_sql_table(table_), display_id_);
+    }
+  }
+  return {};
+}
+
+base::Result<void> DisplaySink::end_rows(bool complete) {
+  table_.state = complete ? SqlTable::State::complete : SqlTable::State::stopped;
+  const auto bundle = render_sql_table(table_);
+  if (display_id_.empty()) {
+    host_.display(bundle, false);
+  } else {
+    host_.update_display(bundle, display_id_);
+  }
+  table_ = {};
+  return {};
+}
+
+void DisplaySink::command(std::string_view tag) {
+  host_.write_stream(StreamName::out, std::string(tag) + "\n");
+}
+
+void DisplaySink::message(StreamName stream, std::string_view text) {
+  host_.write_stream(stream, secrets_.empty() ? std::string(text) : secrets_.mask(text));
+}
+
+// CsvSink
+
+base::Result<void> CsvSink::begin_rows(std::vector<SqlColumn> columns) {
+  if (used_) {
+    return base::make_error(base::ErrorCode::invalid_argument,
+                            fmt::format("--out {} takes the rows of one statement, and a second statement of this "
+                                        "step returns rows too (its file is written; put the other in its own step)",
+                                        shown_path_));
+  }
+  used_ = true;
+  auto file = notebook::AtomicFile::create(path_);
+  if (!file) {
+    return file.error();
+  }
+  file_.emplace(std::move(*file));
+  line_.clear();
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    line_ += c == 0 ? "" : ",";
+    const std::string name = secrets_.empty() ? columns[c].name : secrets_.mask(columns[c].name);
+    append_csv_field(line_, SqlValue(name));
+  }
+  line_ += "\r\n";
+  file_->out().append(line_);
+  return {};
+}
+
+base::Result<void> CsvSink::row(std::span<const SqlValue> values) {
+  line_.clear();
+  for (std::size_t c = 0; c < values.size(); ++c) {
+    if (c != 0) {
+      line_ += ',';
+    }
+    if (!secrets_.empty() && values[c]) {
+      append_csv_field(line_, SqlValue(secrets_.mask(*values[c])));
+    } else {
+      append_csv_field(line_, values[c]);
+    }
+  }
+  line_ += "\r\n";
+  file_->out().append(line_);
+  ++rows_;
+  return {};
+}
+
+base::Result<void> CsvSink::end_rows(bool complete) {
+  if (!complete) {
+    file_.reset();  // the temporary file goes; no half-written result
+    return {};
+  }
+  if (auto committed = file_->commit(notebook::Durability::synced); !committed) {
+    file_.reset();
+    return committed;
+  }
+  file_.reset();
+  host_.write_stream(StreamName::out,
+                     fmt::format("wrote {} row{} to {}\n", rows_, rows_ == 1 ? "" : "s", secrets_.mask(shown_path_)));
+  return {};
+}
+
+void CsvSink::command(std::string_view tag) {
+  host_.write_stream(StreamName::out, std::string(tag) + "\n");
+}
+
+void CsvSink::message(StreamName stream, std::string_view text) {
+  host_.write_stream(stream, secrets_.empty() ? std::string(text) : secrets_.mask(text));
+}
+
+}  // namespace tejun::exec

@@ -1,0 +1,79 @@
+// What SQL steps show: a result as a psql-like text table, an HTML table and
+// application/vnd.dataresource+json; command tags and notices as streams; or all rows to a
+// CSV file (--out). Every name and value is masked before it is shown or written.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "exec/secrets.hpp"
+#include "exec/sql_database.hpp"
+#include "exec/step_host.hpp"
+#include "notebook/file_io.hpp"
+
+namespace tejun::exec {
+
+// Rows kept to show (the first `limit`); the total is counted while the rest stream by.
+struct SqlTable {
+  std::vector<SqlColumn> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  std::size_t total = 0;
+  enum class State : std::uint8_t { counting, complete, stopped } state = State::complete;
+};
+
+// The three MIME types of a result.
+[[nodiscard]] MimeBundle render_sql_table(const SqlTable& table);
+[[nodiscard]] std::string sql_text_table(const SqlTable& table);
+[[nodiscard]] std::string sql_html_table(const SqlTable& table);
+[[nodiscard]] std::string sql_data_resource(const SqlTable& table);
+
+// One RFC 4180 field: quoted when it holds , " CR or LF (or is empty and not NULL).
+void append_csv_field(std::string& line, const SqlValue& value);
+
+// Shows each statement's results in the front end as they arrive: the first screen once
+// `limit` rows are in, then the total when the statement ends (update_display_data).
+class DisplaySink final : public SqlSink {
+ public:
+  DisplaySink(StepHost& host, const Secrets& secrets, std::size_t limit)
+      : host_(host), secrets_(secrets), limit_(limit) {}
+
+  base::Result<void> begin_rows(std::vector<SqlColumn> columns) override;
+  base::Result<void> row(std::span<const SqlValue> values) override;
+  base::Result<void> end_rows(bool complete) override;
+  void command(std::string_view tag) override;
+  void message(StreamName stream, std::string_view text) override;
+
+ private:
+  StepHost& host_;
+  const Secrets& secrets_;
+  std::size_t limit_;
+  SqlTable table_;
+  std::string display_id_;  // set once the first screen is shown
+};
+
+// Writes the rows of one statement to a CSV file that appears only when they are all there.
+class CsvSink final : public SqlSink {
+ public:
+  CsvSink(StepHost& host, const Secrets& secrets, std::string path, std::string shown_path)
+      : host_(host), secrets_(secrets), path_(std::move(path)), shown_path_(std::move(shown_path)) {}
+
+  base::Result<void> begin_rows(std::vector<SqlColumn> columns) override;
+  base::Result<void> row(std::span<const SqlValue> values) override;
+  base::Result<void> end_rows(bool complete) override;
+  void command(std::string_view tag) override;
+  void message(StreamName stream, std::string_view text) override;
+
+ private:
+  StepHost& host_;
+  const Secrets& secrets_;
+  std::string path_;
+  std::string shown_path_;  // as the step wrote it
+  std::optional<notebook::AtomicFile> file_;
+  std::string line_;
+  std::size_t rows_ = 0;
+  bool used_ = false;
+};
+
+}  // namespace tejun::exec
