@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "base/text.hpp"
+#include "notebook/json_writer.hpp"
 #include "notebook/markdown.hpp"
 #include "runner/parameters.hpp"
 
@@ -46,6 +47,32 @@ bool is_blank(std::string_view text) {
   return text.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos;
 }
 
+// The attributes of a ```sql fence that are %%sql options: {connection=db limit=50
+// out=rows.csv timeout=30} becomes " db --limit 50 --out rows.csv --timeout 30".
+std::string magic_arguments(const notebook::Cell& cell) {
+  const auto* tejun = object_member(cell.metadata, notebook::kTejunMetadataKey);
+  const auto* attributes = tejun == nullptr ? nullptr : object_member(*tejun, "attributes");
+  if (attributes == nullptr || step_language(cell) != "sql") {
+    return {};
+  }
+  std::string arguments;
+  const auto quoted = [](const std::string& value) {
+    return value.find_first_of(" \t") == std::string::npos ? value : "'" + value + "'";
+  };
+  if (auto connection = string_member(attributes, "connection"); !connection.empty()) {
+    arguments += " " + quoted(connection);
+  }
+  for (const std::string_view option : {"limit", "out", "timeout"}) {
+    const auto* value = notebook::find_member(*attributes, option);
+    if (value == nullptr) {
+      continue;
+    }
+    const std::string text = value->is_string() ? value->as_string() : notebook::JsonWriter::compact(*value);
+    arguments += fmt::format(" --{} {}", option, quoted(text));
+  }
+  return arguments;
+}
+
 }  // namespace
 
 std::string own_name(const notebook::Cell& cell) {
@@ -69,7 +96,10 @@ std::string step_code(const notebook::Cell& cell, std::string_view kernel_langua
   if (is_shell_language(language) && is_python_language(kernel)) {
     return "%%bash\n" + cell.source;
   }
-  return "%%" + language + "\n" + cell.source;
+  if (cell.source.starts_with("%%")) {
+    return cell.source;  // the step names its cell magic itself (```sql with %%sql db --limit 10)
+  }
+  return "%%" + language + magic_arguments(cell) + "\n" + cell.source;
 }
 
 bool is_confirmation(std::string_view prompt) {
