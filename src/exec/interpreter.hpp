@@ -87,8 +87,9 @@ class Interpreter {
   std::optional<StepError> run_sql(std::string_view args, std::string_view body, Context& context);
   std::optional<StepError> run_connect(std::string_view args, Context& context);
   std::optional<StepError> run_disconnect(std::string_view args, Context& context);
-  // The database a target resolves to, connected (or reused).
-  base::Result<SqlDatabase*> sql_database(const SqlTarget& target, Context& context);
+  // The database a target resolves to, connected (or reused); null with `failure` set when
+  // it cannot be had.
+  SqlDatabase* sql_database(const SqlTarget& target, Context& context, SqlFailure& failure);
   base::Result<SqlTarget> sql_target(std::string_view connection, const std::vector<std::string>& names);
   std::optional<StepError> run_internal(const std::string& command, Context& context, std::string input = {});
   [[nodiscard]] std::string session_directory() const;

@@ -37,7 +37,8 @@ enum class SqlType : std::uint8_t {
 struct SqlColumn {
   std::string name;
   SqlType type = SqlType::string;
-  bool json = false;  // values are JSON text (json, jsonb)
+  bool json = false;                  // values are JSON text (json, jsonb)
+  SqlType element = SqlType::string;  // arrays: the elements' type (values are PostgreSQL's {…} text)
 };
 
 // A value as text; nullopt is SQL NULL.
@@ -110,14 +111,19 @@ class SqlDatabase {
 // may be a whole postgresql:// URL.
 using PgParameters = std::vector<std::pair<std::string, std::string>>;
 
-// Connects, waiting through `host` (interruptible); the error says where it tried and why, and
-// has the code invalid_argument when an interrupt stopped the connection.
-[[nodiscard]] base::Result<std::unique_ptr<SqlDatabase>> connect_postgres(const PgParameters& parameters,
-                                                                          StepHost& host, Clock::time_point deadline);
+// A connection, or why there is none (`failure`, when `database` is null).
+struct SqlOpened {
+  std::unique_ptr<SqlDatabase> database;
+  SqlFailure failure;
+};
+
+// Connects, waiting through `host`: an interrupt stops it (Kind::interrupted), so does the
+// step's deadline (Kind::timed_out); any other failure says where it tried and why.
+[[nodiscard]] SqlOpened connect_postgres(const PgParameters& parameters, StepHost& host, Clock::time_point deadline);
 // The password libpq would use for `parameters`, if one is given (to mask it).
 [[nodiscard]] std::vector<std::string> postgres_passwords(const PgParameters& parameters);
 
 // Opens a SQLite database: a file path, or ":memory:".
-[[nodiscard]] base::Result<std::unique_ptr<SqlDatabase>> open_sqlite(const std::string& path);
+[[nodiscard]] SqlOpened open_sqlite(const std::string& path);
 
 }  // namespace tejun::exec

@@ -59,6 +59,43 @@ SqlColumn column_of(const PGresult* result, int index) {
       column.type = SqlType::object;
       column.json = true;
       break;
+    case 1005:  // int2[]
+    case 1007:  // int4[]
+    case 1016:  // int8[]
+    case 1028:  // oid[]
+      column.type = SqlType::array;
+      column.element = SqlType::integer;
+      break;
+    case 1021:  // float4[]
+    case 1022:  // float8[]
+    case 1231:  // numeric[]
+      column.type = SqlType::array;
+      column.element = SqlType::number;
+      break;
+    case 1000:  // bool[]
+      column.type = SqlType::array;
+      column.element = SqlType::boolean;
+      break;
+    case 199:   // json[]
+    case 3807:  // jsonb[]
+      column.type = SqlType::array;
+      column.element = SqlType::object;
+      break;
+    case 1009:  // text[]
+    case 1015:  // varchar[]
+    case 1014:  // bpchar[]
+    case 1003:  // name[]
+    case 2951:  // uuid[]
+    case 1182:  // date[]
+    case 1115:  // timestamp[]
+    case 1185:  // timestamptz[]
+    case 1183:  // time[]
+    case 1187:  // interval[]
+    case 1041:  // inet[]
+    case 651:   // cidr[]
+      column.type = SqlType::array;
+      column.element = SqlType::string;
+      break;
     default:
       column.type = SqlType::string;
       break;
@@ -442,8 +479,7 @@ std::vector<std::string> postgres_passwords(const PgParameters& parameters) {
   return passwords;
 }
 
-base::Result<std::unique_ptr<SqlDatabase>> connect_postgres(const PgParameters& parameters, StepHost& host,
-                                                            Clock::time_point deadline) {
+SqlOpened connect_postgres(const PgParameters& parameters, StepHost& host, Clock::time_point deadline) {
   std::vector<const char*> keywords;
   std::vector<const char*> values;
   for (const auto& [key, value] : parameters) {
@@ -452,33 +488,39 @@ base::Result<std::unique_ptr<SqlDatabase>> connect_postgres(const PgParameters& 
   }
   keywords.push_back(nullptr);
   values.push_back(nullptr);
+  const auto failed = [](SqlFailure::Kind kind, std::string message) {
+    return SqlOpened{nullptr, {kind, std::move(message), {}, {}, {}, {}}};
+  };
   ConnPtr conn(PQconnectStartParams(keywords.data(), values.data(), 1));
   if (conn == nullptr) {
-    return make_error(ErrorCode::io_error, "out of memory");
+    return failed(SqlFailure::Kind::connection, "out of memory");
   }
-  deadline = std::min(deadline, Clock::now() + kConnectLimit);
+  const auto limit = Clock::now() + kConnectLimit;
   auto polling = PGRES_POLLING_WRITING;
   while (true) {
     if (PQstatus(conn.get()) == CONNECTION_BAD || polling == PGRES_POLLING_FAILED) {
-      return make_error(ErrorCode::io_error, trimmed_error(PQerrorMessage(conn.get())));
+      return failed(SqlFailure::Kind::connection, trimmed_error(PQerrorMessage(conn.get())));
     }
     if (polling == PGRES_POLLING_OK) {
       break;
     }
     pollfd fd{PQsocket(conn.get()), static_cast<short>(polling == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
-    const auto status = host.wait({&fd, 1}, deadline);
+    const auto status = host.wait({&fd, 1}, std::min(deadline, limit));
     if (status == WaitStatus::interrupted) {
-      return make_error(ErrorCode::invalid_argument, "interrupted while connecting");
+      return failed(SqlFailure::Kind::interrupted, "interrupted while connecting");
     }
     if (status == WaitStatus::timed_out) {
-      return make_error(ErrorCode::io_error,
-                        fmt::format("no connection after {} s (server at \"{}\", port {})",
-                                    std::chrono::duration_cast<std::chrono::seconds>(kConnectLimit).count(),
-                                    PQhost(conn.get()), PQport(conn.get())));
+      if (Clock::now() >= deadline) {
+        return failed(SqlFailure::Kind::timed_out, "the step's time limit passed while connecting");
+      }
+      return failed(SqlFailure::Kind::connection,
+                    fmt::format("no connection after {} s (server at \"{}\", port {})",
+                                std::chrono::duration_cast<std::chrono::seconds>(kConnectLimit).count(),
+                                PQhost(conn.get()), PQport(conn.get())));
     }
     polling = PQconnectPoll(conn.get());
   }
-  return std::unique_ptr<SqlDatabase>(std::make_unique<Postgres>(std::move(conn)));
+  return {std::make_unique<Postgres>(std::move(conn)), {}};
 }
 
 std::string_view table_schema_name(SqlType type) noexcept {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 
 #include "base/ids.hpp"
 #include "notebook/json_parser.hpp"
@@ -18,9 +19,43 @@ bool is_numeric(SqlType type) {
   return type == SqlType::integer || type == SqlType::number;
 }
 
-std::size_t code_points(std::string_view text) {
-  return static_cast<std::size_t>(
-      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U; }));
+// Columns a code point takes in a terminal: 2 for East Asian wide and fullwidth characters
+// and emoji, 0 for combining marks, else 1 (as psql and wcwidth count them).
+std::size_t column_width(std::uint32_t c) {
+  if ((c >= 0x0300 && c <= 0x036F) || (c >= 0x200B && c <= 0x200F) || (c >= 0xFE00 && c <= 0xFE0F)) {
+    return 0;
+  }
+  constexpr std::pair<std::uint32_t, std::uint32_t> kWide[] = {
+      {0x1100, 0x115F}, {0x2E80, 0x303E},   {0x3041, 0x33FF},   {0x3400, 0x4DBF},   {0x4E00, 0x9FFF},
+      {0xA000, 0xA4CF}, {0xAC00, 0xD7A3},   {0xF900, 0xFAFF},   {0xFE30, 0xFE4F},   {0xFF00, 0xFF60},
+      {0xFFE0, 0xFFE6}, {0x1F300, 0x1F64F}, {0x1F900, 0x1F9FF}, {0x20000, 0x2FFFD}, {0x30000, 0x3FFFD}};
+  for (const auto& [first, last] : kWide) {
+    if (c >= first && c <= last) {
+      return 2;
+    }
+  }
+  return 1;
+}
+
+// The width of UTF-8 `text` in terminal columns.
+std::size_t display_width(std::string_view text) {
+  std::size_t width = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x80U) {
+      ++width;
+      ++i;
+      continue;
+    }
+    const std::size_t length = byte >= 0xF0U ? 4 : byte >= 0xE0U ? 3 : byte >= 0xC0U ? 2 : 1;
+    std::uint32_t code_point = length == 4 ? byte & 0x07U : length == 3 ? byte & 0x0FU : byte & 0x1FU;
+    for (std::size_t k = 1; k < length && i + k < text.size(); ++k) {
+      code_point = (code_point << 6U) | (static_cast<unsigned char>(text[i + k]) & 0x3FU);
+    }
+    width += column_width(code_point);
+    i += length;
+  }
+  return width;
 }
 
 // A value on one line of the text table: control characters written as escapes.
@@ -131,6 +166,123 @@ bool is_json_number(std::string_view text) {
   return i == text.size();
 }
 
+// One element of an array, as JSON: typed like the array's elements.
+notebook::Json array_element(std::string text, SqlType element) {
+  if (is_numeric(element) && is_json_number(text)) {
+    return notebook::JsonNumber{std::move(text)};
+  }
+  if (element == SqlType::boolean && (text == "t" || text == "f")) {
+    return text == "t";
+  }
+  if (element == SqlType::object) {
+    if (auto parsed = notebook::parse_json(text)) {
+      return std::move(*parsed);
+    }
+  }
+  return text;
+}
+
+// Reads PostgreSQL's text form of arrays: {1,2}, {"a b",NULL}, {{1,2},{3,4}}.
+class ArrayReader {
+ public:
+  ArrayReader(std::string_view text, SqlType element) : text_(text), element_(element) {}
+
+  std::optional<notebook::Json> read() {
+    if (text_.starts_with('[')) {  // [0:1]={1,2}: bounds other than 1
+      const auto equals = text_.find('=');
+      if (equals == std::string_view::npos) {
+        return std::nullopt;
+      }
+      i_ = equals + 1;
+    }
+    auto array = read_array(1);
+    skip_blanks();
+    return array && i_ == text_.size() ? array : std::nullopt;
+  }
+
+ private:
+  static constexpr int kMaxDimensions = 6;  // PostgreSQL's own limit
+
+  void skip_blanks() {
+    while (i_ < text_.size() && (text_[i_] == ' ' || text_[i_] == '\t' || text_[i_] == '\n')) {
+      ++i_;
+    }
+  }
+
+  std::optional<notebook::Json> read_array(int depth) {
+    if (depth > kMaxDimensions || i_ >= text_.size() || text_[i_] != '{') {
+      return std::nullopt;
+    }
+    ++i_;
+    notebook::JsonArray items;
+    skip_blanks();
+    if (i_ < text_.size() && text_[i_] == '}') {
+      ++i_;
+      return notebook::Json(std::move(items));
+    }
+    while (i_ < text_.size()) {
+      skip_blanks();
+      auto item = read_item(depth);
+      if (!item) {
+        return std::nullopt;
+      }
+      items.push_back(std::move(*item));
+      skip_blanks();
+      if (i_ < text_.size() && text_[i_] == ',') {
+        ++i_;
+        continue;
+      }
+      if (i_ < text_.size() && text_[i_] == '}') {
+        ++i_;
+        return notebook::Json(std::move(items));
+      }
+      return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  std::optional<notebook::Json> read_item(int depth) {
+    if (i_ < text_.size() && text_[i_] == '{') {
+      return read_array(depth + 1);
+    }
+    if (i_ < text_.size() && text_[i_] == '"') {
+      std::string item;
+      ++i_;
+      while (i_ < text_.size() && text_[i_] != '"') {
+        if (text_[i_] == '\\' && i_ + 1 < text_.size()) {
+          ++i_;
+        }
+        item += text_[i_++];
+      }
+      if (i_ >= text_.size()) {
+        return std::nullopt;
+      }
+      ++i_;
+      return array_element(std::move(item), element_);
+    }
+    const auto start = i_;
+    while (i_ < text_.size() && text_[i_] != ',' && text_[i_] != '}') {
+      ++i_;
+    }
+    auto item = text_.substr(start, i_ - start);
+    while (!item.empty() && item.back() == ' ') {
+      item.remove_suffix(1);
+    }
+    if (item.empty()) {
+      return std::nullopt;
+    }
+    return item == "NULL" ? notebook::Json(nullptr) : array_element(std::string(item), element_);
+  }
+
+  std::string_view text_;
+  SqlType element_;
+  std::size_t i_ = 0;
+};
+
+std::optional<notebook::Json> parse_array(std::string_view text, SqlType element) {
+  return ArrayReader(text, element).read();
+}
+
 // Column names made unique, as keys of the data records.
 std::vector<std::string> unique_names(const std::vector<SqlColumn>& columns) {
   std::vector<std::string> names;
@@ -174,13 +326,13 @@ std::string sql_text_table(const SqlTable& table) {
   std::vector<std::vector<std::string>> cells;
   cells.reserve(table.rows.size());
   for (std::size_t c = 0; c < count; ++c) {
-    widths[c] = code_points(one_line(table.columns[c].name));
+    widths[c] = display_width(one_line(table.columns[c].name));
   }
   for (const auto& row : table.rows) {
     auto& line = cells.emplace_back();
     for (std::size_t c = 0; c < count; ++c) {
       line.push_back(row[c] ? one_line(*row[c]) : std::string("NULL"));
-      widths[c] = std::max(widths[c], code_points(line.back()));
+      widths[c] = std::max(widths[c], display_width(line.back()));
     }
   }
   std::string text;
@@ -192,7 +344,7 @@ std::string sql_text_table(const SqlTable& table) {
   };
   for (std::size_t c = 0; c < count; ++c) {
     const auto name = one_line(table.columns[c].name);
-    const auto space = widths[c] - code_points(name);
+    const auto space = widths[c] - display_width(name);
     text += c == 0 ? " " : " | ";
     pad(text, space / 2);
     text += name;
@@ -207,7 +359,7 @@ std::string sql_text_table(const SqlTable& table) {
   for (std::size_t r = 0; r < cells.size(); ++r) {
     for (std::size_t c = 0; c < count; ++c) {
       const auto& value = cells[r][c];
-      const auto space = widths[c] - code_points(value);
+      const auto space = widths[c] - display_width(value);
       text += c == 0 ? " " : " | ";
       if (is_numeric(table.columns[c].type) && table.rows[r][c]) {
         pad(text, space);
@@ -271,6 +423,12 @@ std::string sql_data_resource(const SqlTable& table) {
       } else if (type == SqlType::boolean && (*value == "t" || *value == "f" || *value == "1" || *value == "0" ||
                                               *value == "true" || *value == "false")) {
         writer.value(*value == "t" || *value == "1" || *value == "true");
+      } else if (type == SqlType::array) {
+        if (auto array = parse_array(*value, table.columns[c].element)) {
+          writer.value(*array);
+        } else {
+          writer.string(*value);
+        }
       } else if (table.columns[c].json) {
         auto parsed = notebook::parse_json(*value);
         if (parsed) {
@@ -390,7 +548,7 @@ base::Result<void> CsvSink::begin_rows(std::vector<SqlColumn> columns) {
   used_ = true;
   auto file = notebook::AtomicFile::create(path_);
   if (!file) {
-    return file.error();
+    return base::make_error(file.error().code, fmt::format("--out {}: {}", shown_path_, file.error().message));
   }
   file_.emplace(std::move(*file));
   line_.clear();
@@ -429,7 +587,8 @@ base::Result<void> CsvSink::end_rows(bool complete) {
   }
   if (auto committed = file_->commit(notebook::Durability::synced); !committed) {
     file_.reset();
-    return committed;
+    return base::make_error(committed.error().code,
+                            fmt::format("--out {}: {}", shown_path_, committed.error().message));
   }
   file_.reset();
   host_.write_stream(StreamName::out,

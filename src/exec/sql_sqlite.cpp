@@ -13,9 +13,6 @@
 namespace tejun::exec {
 namespace {
 
-using base::ErrorCode;
-using base::make_error;
-
 // How often (in virtual machine instructions, then in time) a running statement looks at
 // the front end.
 constexpr int kProgressInstructions = 10000;
@@ -71,6 +68,18 @@ SqlColumn column_of(sqlite3_stmt* statement, int index, int first_value_type) {
   return column;
 }
 
+// The columns of a statement; `stepped` when it has a row whose values can stand in for the
+// declared types of expressions.
+std::vector<SqlColumn> describe(sqlite3_stmt* statement, bool stepped) {
+  const int count = sqlite3_column_count(statement);
+  std::vector<SqlColumn> columns;
+  columns.reserve(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    columns.push_back(column_of(statement, i, stepped ? sqlite3_column_type(statement, i) : SQLITE_TEXT));
+  }
+  return columns;
+}
+
 // psql's command tags, for the statements SQLite runs without rows.
 std::string command_tag(std::string_view sql, int changes) {
   std::size_t i = 0;
@@ -84,7 +93,7 @@ std::string command_tag(std::string_view sql, int changes) {
     }
     return upper(sql.substr(start, i - start));
   };
-  const auto first = word();
+  const std::string first = word();
   if (first == "INSERT" || first == "REPLACE") {
     return fmt::format("INSERT 0 {}", changes);
   }
@@ -96,9 +105,9 @@ std::string command_tag(std::string_view sql, int changes) {
     if (second == "TEMP" || second == "TEMPORARY" || second == "UNIQUE" || second == "VIRTUAL") {
       second = word();
     }
-    return first + " " + second;
+    return fmt::format("{} {}", first, second);
   }
-  return first;
+  return std::string(first);
 }
 
 struct DbDeleter {
@@ -242,12 +251,8 @@ std::optional<SqlFailure> Sqlite::execute(std::string_view sql, std::span<const 
       return failure(sql);
     }
     if (!begun) {
-      std::vector<SqlColumn> described;
-      for (int i = 0; i < columns; ++i) {
-        described.push_back(column_of(statement.get(), i, sqlite3_column_type(statement.get(), i)));
-      }
       begun = true;
-      if (auto started = sink.begin_rows(std::move(described)); !started) {
+      if (auto started = sink.begin_rows(describe(statement.get(), true)); !started) {
         return SqlFailure{SqlFailure::Kind::client, started.error().message, {}, {}, {}, {}};
       }
     }
@@ -282,11 +287,7 @@ std::optional<SqlFailure> Sqlite::execute(std::string_view sql, std::span<const 
   }
   if (columns > 0) {
     if (!begun) {
-      std::vector<SqlColumn> described;
-      for (int i = 0; i < columns; ++i) {
-        described.push_back(column_of(statement.get(), i, SQLITE_TEXT));
-      }
-      if (auto started = sink.begin_rows(std::move(described)); !started) {
+      if (auto started = sink.begin_rows(describe(statement.get(), false)); !started) {
         return SqlFailure{SqlFailure::Kind::client, started.error().message, {}, {}, {}, {}};
       }
     }
@@ -301,18 +302,24 @@ std::optional<SqlFailure> Sqlite::execute(std::string_view sql, std::span<const 
 
 }  // namespace
 
-base::Result<std::unique_ptr<SqlDatabase>> open_sqlite(const std::string& path) {
+SqlOpened open_sqlite(const std::string& path) {
   sqlite3* raw = nullptr;
   const int opened =
       sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, nullptr);
   std::unique_ptr<sqlite3, DbDeleter> db(raw);
   if (opened != SQLITE_OK) {
-    return make_error(ErrorCode::io_error, fmt::format("cannot open the SQLite database {}: {}", path,
-                                                       db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(opened)));
+    return {nullptr,
+            {SqlFailure::Kind::connection,
+             fmt::format("cannot open the SQLite database {}: {}", path,
+                         db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(opened)),
+             {},
+             {},
+             {},
+             {}}};
   }
   sqlite3_extended_result_codes(db.get(), 1);
   sqlite3_busy_timeout(db.get(), 5000);
-  return std::unique_ptr<SqlDatabase>(std::make_unique<Sqlite>(std::move(db), path));
+  return {std::make_unique<Sqlite>(std::move(db), path), {}};
 }
 
 }  // namespace tejun::exec

@@ -266,10 +266,9 @@ base::Result<Interpreter::SqlTarget> Interpreter::sql_target(std::string_view co
     target.kind = SqlTarget::Kind::postgres;
     std::string shown;
     for (const auto& [keyword, value] : target.parameters) {
-      target.key += keyword + "=" + value + '\0';
+      target.key.append(keyword).append("=").append(value).push_back('\0');
       if (keyword != "password") {
-        shown += shown.empty() ? "" : " ";
-        shown += keyword + "=" + value;
+        shown.append(shown.empty() ? "" : " ").append(keyword).append("=").append(value);
       }
     }
     target.shown = "PostgreSQL from the PG* variables (" + shown + ")";
@@ -314,7 +313,7 @@ base::Result<Interpreter::SqlTarget> Interpreter::sql_target(std::string_view co
                                       redact_url(url), scheme));
 }
 
-base::Result<SqlDatabase*> Interpreter::sql_database(const SqlTarget& target, Context& context) {
+SqlDatabase* Interpreter::sql_database(const SqlTarget& target, Context& context, SqlFailure& failure) {
   if (const auto found = databases_.find(target.key); found != databases_.end()) {
     if (found->second->usable()) {
       return found->second.get();
@@ -329,19 +328,40 @@ base::Result<SqlDatabase*> Interpreter::sql_database(const SqlTarget& target, Co
                     ? open_sqlite(target.path)
                     : connect_postgres(target.parameters, context.host,
                                        timeout_ ? Clock::now() + *timeout_ : Clock::time_point::max());
-  if (!opened) {
-    return opened.error();
+  if (opened.database == nullptr) {
+    failure = std::move(opened.failure);
+    return nullptr;
   }
-  auto* database = opened->get();
-  databases_[target.key] = std::move(*opened);
+  auto* database = opened.database.get();
+  databases_[target.key] = std::move(opened.database);
   return database;
 }
 
 namespace {
 
+// Why a step got no connection, as a step error.
+StepError connection_error(const SqlFailure& failure, const std::string& shown,
+                           std::optional<std::chrono::milliseconds> timeout) {
+  switch (failure.kind) {
+    case SqlFailure::Kind::interrupted:
+      return {"KeyboardInterrupt", fmt::format("interrupted while connecting to {}", shown)};
+    case SqlFailure::Kind::timed_out:
+      return {"TimeoutError",
+              fmt::format("the step ran longer than {} s (%timeout) while connecting to {}",
+                          static_cast<double>(timeout.value_or(std::chrono::milliseconds(0)).count()) / 1000.0, shown)};
+    default:
+      return {"ConnectionError", fmt::format("cannot connect to {}: {}", shown, failure.message)};
+  }
+}
+
+}  // namespace
+
+namespace {
+
 // The error of a failed statement, with where it is in the step.
 StepError statement_error(const SqlFailure& failure, std::string_view code, std::size_t statement_offset,
-                          const NumberedSql* numbered, std::size_t statement_number, std::size_t statements) {
+                          std::string_view statement, const NumberedSql* numbered, std::size_t statement_number,
+                          std::size_t statements) {
   StepError error;
   switch (failure.kind) {
     case SqlFailure::Kind::interrupted:
@@ -381,6 +401,12 @@ StepError statement_error(const SqlFailure& failure, std::string_view code, std:
     error.evalue +=
         fmt::format("\nat line {}, column {}:\n  {}\n  {}^", position.line, position.column, position.line_text, caret);
   }
+  if (!failure.position && failure.kind == SqlFailure::Kind::server && !statement.empty()) {
+    // No position from the database: say which statement, by its first line.
+    const auto start = statement.find_first_not_of(" \t\r\n");
+    const auto position = text_position(code, statement_offset + (start == std::string_view::npos ? 0 : start));
+    error.evalue += fmt::format("\nin the statement at line {}:\n  {}", position.line, position.line_text);
+  }
   if (!failure.detail.empty()) {
     error.evalue += "\nDETAIL: " + failure.detail;
   }
@@ -395,7 +421,7 @@ StepError statement_error(const SqlFailure& failure, std::string_view code, std:
 std::optional<StepError> Interpreter::run_sql(std::string_view args, std::string_view body, Context& context) {
   auto options = parse_sql_options(args);
   if (!options) {
-    return sql_usage(options.error().message);
+    return StepError{"MagicError", options.error().message};
   }
   const auto statements = split_sql(body);
   const bool inside = body.data() >= context.code.data() && body.data() <= context.code.data() + context.code.size();
@@ -421,13 +447,10 @@ std::optional<StepError> Interpreter::run_sql(std::string_view args, std::string
   if (!target) {
     return StepError{"ConnectionError", target.error().message};
   }
-  auto database = sql_database(*target, context);
-  if (!database) {
-    if (database.error().code == base::ErrorCode::invalid_argument) {
-      return StepError{"KeyboardInterrupt", fmt::format("interrupted while connecting to {}", target->shown)};
-    }
-    return StepError{"ConnectionError",
-                     fmt::format("cannot connect to {}: {}", target->shown, database.error().message)};
+  SqlFailure no_connection;
+  auto* database = sql_database(*target, context, no_connection);
+  if (database == nullptr) {
+    return connection_error(no_connection, target->shown, timeout_);
   }
   for (std::size_t s = 0; s < statements.size(); ++s) {
     for (const auto& parameter : parameters[s]) {
@@ -457,12 +480,12 @@ std::optional<StepError> Interpreter::run_sql(std::string_view args, std::string
   } else {
     sink = std::make_unique<DisplaySink>(context.host, secrets_, options->limit);
   }
-  SqlDatabase& db = **database;
+  SqlDatabase& db = *database;
   const auto deadline = timeout_ ? Clock::now() + *timeout_ : Clock::time_point::max();
   std::optional<StepError> error;
   if (options->timeout) {
     if (auto failure = db.set_statement_timeout(options->timeout, context.host)) {
-      error = statement_error(*failure, code, 0, nullptr, 1, 1);
+      error = statement_error(*failure, code, 0, {}, nullptr, 1, 1);
     }
   }
   for (std::size_t s = 0; s < statements.size() && !error; ++s) {
@@ -486,8 +509,8 @@ std::optional<StepError> Interpreter::run_sql(std::string_view args, std::string
     }
     const std::string_view sql = numbered ? std::string_view(numbered->text) : statement.text;
     if (auto failure = db.execute(sql, order, values, *sink, context.host, deadline)) {
-      error = statement_error(*failure, code, body_offset + statement.offset, numbered ? &*numbered : nullptr, s + 1,
-                              statements.size());
+      error = statement_error(*failure, code, body_offset + statement.offset, statement.text,
+                              numbered ? &*numbered : nullptr, s + 1, statements.size());
       if (failure->kind == SqlFailure::Kind::timed_out && timeout_) {
         error->evalue += fmt::format(" (%timeout {} s)", static_cast<double>(timeout_->count()) / 1000.0);
       }
@@ -536,17 +559,14 @@ std::optional<StepError> Interpreter::run_connect(std::string_view args, Context
   if (!target) {
     return StepError{"ConnectionError", target.error().message};
   }
-  auto database = sql_database(*target, context);
-  if (!database) {
-    if (database.error().code == base::ErrorCode::invalid_argument) {
-      return StepError{"KeyboardInterrupt", fmt::format("interrupted while connecting to {}", target->shown)};
-    }
-    return StepError{"ConnectionError",
-                     fmt::format("cannot connect to {}: {}", target->shown, database.error().message)};
+  SqlFailure no_connection;
+  auto* database = sql_database(*target, context, no_connection);
+  if (database == nullptr) {
+    return connection_error(no_connection, target->shown, timeout_);
   }
   named_connections_[name] = {all[1], target->key};
   context.host.write_stream(StreamName::out,
-                            secrets_.mask(fmt::format("{}: connected to {}\n", name, (*database)->description())));
+                            secrets_.mask(fmt::format("{}: connected to {}\n", name, database->description())));
   return std::nullopt;
 }
 

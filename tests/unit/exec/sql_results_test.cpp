@@ -14,8 +14,8 @@ SqlTable table_of(std::vector<SqlColumn> columns, std::vector<std::vector<std::o
 }
 
 TEST(SqlTextTable, LooksLikePsql) {
-  const auto table =
-      table_of({{"id", SqlType::integer, false}, {"name", SqlType::string, false}}, {{"1", "alice"}, {"2", std::nullopt}});
+  const auto table = table_of({{"id", SqlType::integer, false}, {"name", SqlType::string, false}},
+                              {{"1", "alice"}, {"2", std::nullopt}});
   EXPECT_EQ(sql_text_table(table),
             " id | name\n"
             "----+-------\n"
@@ -43,7 +43,8 @@ TEST(SqlTextTable, StatesTheTotalWhenRowsWereCut) {
 }
 
 TEST(SqlHtmlTable, EscapesEveryNameAndValue) {
-  const auto table = table_of({{"<b>", SqlType::string, false}}, {{"<script>alert('x')</script> & \"q\""}, {std::nullopt}});
+  const auto table =
+      table_of({{"<b>", SqlType::string, false}}, {{"<script>alert('x')</script> & \"q\""}, {std::nullopt}});
   const auto html = sql_html_table(table);
   EXPECT_EQ(html.find("<script>"), std::string::npos);
   EXPECT_NE(html.find("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"), std::string::npos);
@@ -75,6 +76,28 @@ TEST(CsvField, QuotesAsRfc4180SaysAndKeepsNullApartFromEmpty) {
   line += ',';
   append_csv_field(line, std::nullopt);
   EXPECT_EQ(line, "plain,\"a,\"\"b\"\"\r\nc\",\"\",");
+}
+
+TEST(SqlDataResource, TurnsPostgresArraysIntoJsonArrays) {
+  SqlColumn ints{"ints", SqlType::array, false, SqlType::integer};
+  SqlColumn texts{"texts", SqlType::array, false, SqlType::string};
+  const auto table =
+      table_of({ints, texts}, {{"{{1,2},{3,NULL}}", "{\"a \\\"b\\\"\",NULL,c}"}, {"[0:1]={7,8}", "{oops"}});
+  EXPECT_EQ(
+      sql_data_resource(table),
+      "{\"data\":[{\"ints\":[[1,2],[3,null]],\"texts\":[\"a \\\"b\\\"\",null,\"c\"]},"
+      "{\"ints\":[7,8],\"texts\":\"{oops\"}],"
+      "\"schema\":{\"fields\":[{\"name\":\"ints\",\"type\":\"array\"},{\"name\":\"texts\",\"type\":\"array\"}]}}");
+}
+
+TEST(SqlTextTable, AlignsWideCharactersByTheirWidth) {
+  const auto table = table_of({{"w", SqlType::string}, {"n", SqlType::integer}}, {{"日本", "1"}, {"ab", "2"}});
+  EXPECT_EQ(sql_text_table(table),
+            "  w   | n\n"
+            "------+---\n"
+            " 日本 | 1\n"
+            " ab   | 2\n"
+            "(2 rows)");
 }
 
 }  // namespace
