@@ -472,7 +472,15 @@ void append_csv_field(std::string& line, const SqlValue& value) {
   if (!value) {
     return;
   }
-  if (!value->empty() && value->find_first_of(",\"\r\n") == std::string_view::npos) {
+  // One pass over the value: most need no quotes.
+  bool quote = value->empty();
+  for (const char c : *value) {
+    if (c == ',' || c == '"' || c == '\n' || c == '\r') {
+      quote = true;
+      break;
+    }
+  }
+  if (!quote) {
     line += *value;
     return;
   }
@@ -538,6 +546,14 @@ void DisplaySink::message(StreamName stream, std::string_view text) {
 
 // CsvSink
 
+CsvSink::CsvSink(StepHost& host, const Secrets& secrets, std::string path, std::string shown_path)
+    : host_(host), secrets_(secrets), path_(std::move(path)), shown_path_(std::move(shown_path)) {
+  const bool quote_in_secret = std::ranges::any_of(
+      secrets.values(), [](const std::string& secret) { return secret.find('"') != std::string::npos; });
+  mask_values_ = !secrets.empty() && quote_in_secret;
+  mask_lines_ = !secrets.empty() && !quote_in_secret;
+}
+
 base::Result<void> CsvSink::begin_rows(std::vector<SqlColumn> columns) {
   if (used_) {
     return base::make_error(base::ErrorCode::invalid_argument,
@@ -568,13 +584,18 @@ base::Result<void> CsvSink::row(std::span<const SqlValue> values) {
     if (c != 0) {
       line_ += ',';
     }
-    if (!secrets_.empty() && values[c]) {
+    if (mask_values_ && values[c]) {
       append_csv_field(line_, SqlValue(secrets_.mask(*values[c])));
     } else {
       append_csv_field(line_, values[c]);
     }
   }
   line_ += "\r\n";
+  if (mask_lines_) {
+    // Quoting changes only '"', which no secret holds here: the secret stands in the line as
+    // it stands in the value (masking may take a separator along, never leave a secret).
+    secrets_.mask_in_place(line_);
+  }
   file_->out().append(line_);
   ++rows_;
   return {};

@@ -56,8 +56,7 @@ class DisplaySink final : public SqlSink {
 // Writes the rows of one statement to a CSV file that appears only when they are all there.
 class CsvSink final : public SqlSink {
  public:
-  CsvSink(StepHost& host, const Secrets& secrets, std::string path, std::string shown_path)
-      : host_(host), secrets_(secrets), path_(std::move(path)), shown_path_(std::move(shown_path)) {}
+  CsvSink(StepHost& host, const Secrets& secrets, std::string path, std::string shown_path);
 
   base::Result<void> begin_rows(std::vector<SqlColumn> columns) override;
   base::Result<void> row(std::span<const SqlValue> values) override;
@@ -74,6 +73,10 @@ class CsvSink final : public SqlSink {
   std::string line_;
   std::size_t rows_ = 0;
   bool used_ = false;
+  // Secrets are masked in each whole line when none holds a '"' (quoting doubles it),
+  // else value by value.
+  bool mask_lines_ = false;
+  bool mask_values_ = false;
 };
 
 }  // namespace tejun::exec
