@@ -117,7 +117,7 @@ std::string_view shell_part(std::string_view code) {
 Interpreter::Interpreter(ShellOptions options) : options_(options), session_(std::move(options), secrets_) {}
 
 std::optional<StepError> Interpreter::execute(std::string_view code, StepHost& host, const ExecuteOptions& options) {
-  Context context{host, options, code};
+  Context context{host, options};
   auto error = run_step(code, context);
   if (error) {
     // The one place a step's error is masked: every path above may carry a secret into it.

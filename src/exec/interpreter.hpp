@@ -67,7 +67,6 @@ class Interpreter {
   struct Context {
     StepHost& host;
     const ExecuteOptions& options;
-    std::string_view code;  // the whole step, for positions in it
   };
   struct SqlTarget;
 

@@ -120,6 +120,9 @@ struct SqlOpened {
 // Connects, waiting through `host`: an interrupt stops it (Kind::interrupted), so does the
 // step's deadline (Kind::timed_out); any other failure says where it tried and why.
 [[nodiscard]] SqlOpened connect_postgres(const PgParameters& parameters, StepHost& host, Clock::time_point deadline);
+// Whether libpq can read `url` (its own error would quote the piece it stumbled on, which
+// may be part of a password).
+[[nodiscard]] bool postgres_url_readable(const std::string& url);
 // The password libpq would use for `parameters`, if one is given (to mask it).
 [[nodiscard]] std::vector<std::string> postgres_passwords(const PgParameters& parameters);
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <memory>
+#include <thread>
 
 #include "exec/sql_database.hpp"
 
@@ -212,6 +213,12 @@ class Postgres final : public SqlDatabase {
   std::optional<SqlFailure> copy_out(SqlSink& sink, StepHost& host, Clock::time_point& deadline,
                                      std::optional<SqlFailure>& stopped);
   void cancel();
+  // Sends one statement and reads its results into `sink`.
+  std::optional<SqlFailure> run(std::string_view sql, std::span<const std::string> values, SqlSink& sink,
+                                StepHost& host, Clock::time_point deadline);
+  // Puts statement_timeout back as it was before a step set it, once no transaction is open
+  // (a SET inside one would be undone by its ROLLBACK).
+  void restore_timeout(StepHost& host);
   // A query that returns at most one value, for the setting of statement_timeout.
   base::Result<std::optional<std::string>> query_value(std::string_view sql, std::span<const std::string> values,
                                                        StepHost& host);
@@ -227,9 +234,14 @@ void Postgres::cancel() {
   if (handle == nullptr) {
     return;
   }
-  std::array<char, 256> error{};
-  (void)PQcancel(handle, error.data(), static_cast<int>(error.size()));
-  PQfreeCancel(handle);
+  // PQcancel opens a connection of its own and blocks while it does: on its own thread, so a
+  // server that stopped answering cannot freeze the kernel (the step waits kCancelGrace for
+  // the statement to end, then drops the connection).
+  std::thread([handle]() {
+    std::array<char, 256> error{};
+    (void)PQcancel(handle, error.data(), static_cast<int>(error.size()));
+    PQfreeCancel(handle);
+  }).detach();
 }
 
 bool Postgres::wait_readable(StepHost& host, Clock::time_point& deadline, std::optional<SqlFailure>& stopped) {
@@ -259,13 +271,34 @@ bool Postgres::wait_readable(StepHost& host, Clock::time_point& deadline, std::o
 
 std::optional<SqlFailure> Postgres::copy_out(SqlSink& sink, StepHost& host, Clock::time_point& deadline,
                                              std::optional<SqlFailure>& stopped) {
+  // Rows go out in chunks, not a message per row: at 64 KiB, or before a wait once the
+  // oldest row has waited 100 ms.
+  constexpr std::size_t kChunk = std::size_t{64} * 1024;
+  constexpr auto kChunkAge = std::chrono::milliseconds(100);
+  std::string chunk;
+  auto chunk_started = Clock::now();
+  const auto flush = [&]() {
+    if (!chunk.empty()) {
+      sink.message(StreamName::out, chunk);
+      chunk.clear();
+    }
+  };
   while (true) {
     char* buffer = nullptr;
     const int length = PQgetCopyData(conn_.get(), &buffer, 1);
     if (length > 0) {
-      sink.message(StreamName::out, std::string_view(buffer, static_cast<std::size_t>(length)));
+      if (chunk.empty()) {
+        chunk_started = Clock::now();
+      }
+      chunk.append(buffer, static_cast<std::size_t>(length));
       PQfreemem(buffer);
+      if (chunk.size() >= kChunk) {
+        flush();
+      }
       continue;
+    }
+    if (length == -1 || length == -2 || Clock::now() - chunk_started >= kChunkAge) {
+      flush();
     }
     if (length == -1) {
       return std::nullopt;
@@ -274,9 +307,11 @@ std::optional<SqlFailure> Postgres::copy_out(SqlSink& sink, StepHost& host, Cloc
       return lost("COPY failed");
     }
     if (!wait_readable(host, deadline, stopped)) {
+      flush();
       return stopped;
     }
     if (PQconsumeInput(conn_.get()) == 0) {
+      flush();
       return lost("the connection was lost");
     }
   }
@@ -285,9 +320,14 @@ std::optional<SqlFailure> Postgres::copy_out(SqlSink& sink, StepHost& host, Cloc
 std::optional<SqlFailure> Postgres::execute(std::string_view sql, std::span<const std::string> /*names*/,
                                             std::span<const std::string> values, SqlSink& sink, StepHost& host,
                                             Clock::time_point deadline) {
-  if (restore_pending_ && PQtransactionStatus(conn_.get()) == PQTRANS_IDLE) {
-    (void)set_statement_timeout(std::nullopt, host);
+  if (restore_pending_) {
+    restore_timeout(host);
   }
+  return run(sql, values, sink, host, deadline);
+}
+
+std::optional<SqlFailure> Postgres::run(std::string_view sql, std::span<const std::string> values, SqlSink& sink,
+                                        StepHost& host, Clock::time_point deadline) {
   const std::string text(sql);
   std::vector<const char*> pointers;
   pointers.reserve(values.size());
@@ -329,6 +369,14 @@ std::optional<SqlFailure> Postgres::execute(std::string_view sql, std::span<cons
       ResultPtr result(PQgetResult(conn_.get()));
       if (result == nullptr) {
         finish_rows(true);
+        if (stopped && !failure) {
+          // The statement ended on its own before the cancel reached it: it did not fail.
+          stopped->message = stopped->kind == SqlFailure::Kind::interrupted
+                                 ? "interrupted just as the statement completed (its result stands); the "
+                                   "statements after it did not run"
+                                 : "the step's time limit passed just as the statement completed (its result "
+                                   "stands); the statements after it did not run";
+        }
         if (stopped) {
           return stopped;
         }
@@ -393,6 +441,7 @@ std::optional<SqlFailure> Postgres::execute(std::string_view sql, std::span<cons
       }
     }
     if (conn_ == nullptr || !wait_readable(host, deadline, stopped)) {
+      finish_rows(false);
       return stopped;
     }
     if (PQconsumeInput(conn_.get()) == 0) {
@@ -421,26 +470,37 @@ class ValueSink final : public SqlSink {
 base::Result<std::optional<std::string>> Postgres::query_value(std::string_view sql,
                                                                std::span<const std::string> values, StepHost& host) {
   ValueSink sink;
-  if (auto failure = execute(sql, {}, values, sink, host, Clock::now() + kConnectLimit)) {
+  if (auto failure = run(sql, values, sink, host, Clock::now() + kConnectLimit)) {
     return make_error(ErrorCode::io_error, failure->message);
   }
   return sink.value;
 }
 
+void Postgres::restore_timeout(StepHost& host) {
+  restore_pending_ = false;
+  if (!saved_timeout_ || conn_ == nullptr) {
+    return;
+  }
+  if (PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) {
+    restore_pending_ = true;  // at the start of a later statement, once the transaction has ended
+    return;
+  }
+  const std::string previous[] = {*saved_timeout_};
+  if (auto restored = query_value("select set_config('statement_timeout', $1, false)", previous, host); !restored) {
+    restore_pending_ = true;
+    return;
+  }
+  saved_timeout_.reset();
+}
+
 std::optional<SqlFailure> Postgres::set_statement_timeout(std::optional<std::chrono::milliseconds> timeout,
                                                           StepHost& host) {
   if (!timeout) {
-    if (!saved_timeout_) {
-      return std::nullopt;
-    }
-    restore_pending_ = false;
-    const std::string previous[] = {*saved_timeout_};
-    if (auto restored = query_value("select set_config('statement_timeout', $1, false)", previous, host); !restored) {
-      restore_pending_ = true;  // in a failed transaction: restored when it has ended
-      return std::nullopt;
-    }
-    saved_timeout_.reset();
+    restore_timeout(host);
     return std::nullopt;
+  }
+  if (PQtransactionStatus(conn_.get()) == PQTRANS_INERROR) {
+    return std::nullopt;  // nothing runs until ROLLBACK, which needs no time limit
   }
   if (!saved_timeout_) {
     auto current = query_value("show statement_timeout", {}, host);
@@ -450,6 +510,7 @@ std::optional<SqlFailure> Postgres::set_statement_timeout(std::optional<std::chr
     }
     saved_timeout_ = current->value_or("0");
   }
+  restore_pending_ = false;  // this step's end restores it
   const std::string value[] = {std::to_string(timeout->count())};
   if (auto set = query_value("select set_config('statement_timeout', $1, false)", value, host); !set) {
     return SqlFailure{SqlFailure::Kind::server, "cannot set statement_timeout: " + set.error().message, {}, {}, {}, {}};
@@ -458,6 +519,14 @@ std::optional<SqlFailure> Postgres::set_statement_timeout(std::optional<std::chr
 }
 
 }  // namespace
+
+bool postgres_url_readable(const std::string& url) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  PQfreemem(error);
+  PQconninfoFree(options);
+  return options != nullptr;
+}
 
 std::vector<std::string> postgres_passwords(const PgParameters& parameters) {
   std::vector<std::string> passwords;

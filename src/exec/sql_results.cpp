@@ -6,6 +6,8 @@
 #include <cstdint>
 
 #include "base/ids.hpp"
+#include "base/utf8.hpp"
+#include "exec/output_filter.hpp"
 #include "notebook/json_parser.hpp"
 #include "notebook/json_writer.hpp"
 
@@ -296,23 +298,33 @@ std::vector<std::string> unique_names(const std::vector<SqlColumn>& columns) {
   return names;
 }
 
-// The shown form of a value: masked, cut when long.
+// Text as it may be shown: valid UTF-8 (a database may hold any bytes) and masked.
+std::string shown_text(std::string_view text, const Secrets& secrets) {
+  std::string shown;
+  if (base::find_invalid_utf8(text) == std::string_view::npos) {
+    shown.assign(text);
+  } else {
+    append_repaired_utf8(text, shown);
+  }
+  if (!secrets.empty()) {
+    secrets.mask_in_place(shown);
+  }
+  return shown;
+}
+
+// The shown form of a value: repaired, masked (before it is cut, so no part of a secret
+// stands at the cut), cut when long.
 std::optional<std::string> shown_value(const SqlValue& value, const Secrets& secrets) {
   if (!value) {
     return std::nullopt;
   }
-  std::string_view text = *value;
-  bool cut = false;
-  if (text.size() > kLongestShownValue) {
+  std::string shown = shown_text(*value, secrets);
+  if (shown.size() > kLongestShownValue) {
     auto end = kLongestShownValue;
-    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0U) == 0x80U) {
+    while (end > 0 && (static_cast<unsigned char>(shown[end]) & 0xC0U) == 0x80U) {
       --end;
     }
-    text = text.substr(0, end);
-    cut = true;
-  }
-  std::string shown = secrets.empty() ? std::string(text) : secrets.mask(text);
-  if (cut) {
+    shown.resize(end);
     shown += "…";
   }
   return shown;
@@ -498,9 +510,7 @@ void append_csv_field(std::string& line, const SqlValue& value) {
 
 base::Result<void> DisplaySink::begin_rows(std::vector<SqlColumn> columns) {
   for (auto& column : columns) {
-    if (!secrets_.empty()) {
-      secrets_.mask_in_place(column.name);
-    }
+    column.name = shown_text(column.name, secrets_);
   }
   table_ = SqlTable{std::move(columns), {}, 0, SqlTable::State::counting};
   display_id_.clear();
@@ -541,7 +551,7 @@ void DisplaySink::command(std::string_view tag) {
 }
 
 void DisplaySink::message(StreamName stream, std::string_view text) {
-  host_.write_stream(stream, secrets_.empty() ? std::string(text) : secrets_.mask(text));
+  host_.write_stream(stream, shown_text(text, secrets_));
 }
 
 // CsvSink
@@ -598,6 +608,10 @@ base::Result<void> CsvSink::row(std::span<const SqlValue> values) {
   }
   file_->out().append(line_);
   ++rows_;
+  if (const auto& written = file_->out().status(); !written) {
+    // A full disk: stop the statement now rather than read the rest for nothing.
+    return base::make_error(written.error().code, fmt::format("--out {}: {}", shown_path_, written.error().message));
+  }
   return {};
 }
 
@@ -622,7 +636,7 @@ void CsvSink::command(std::string_view tag) {
 }
 
 void CsvSink::message(StreamName stream, std::string_view text) {
-  host_.write_stream(stream, secrets_.empty() ? std::string(text) : secrets_.mask(text));
+  host_.write_stream(stream, shown_text(text, secrets_));
 }
 
 }  // namespace tejun::exec

@@ -191,6 +191,17 @@ std::optional<SqlFailure> Sqlite::execute(std::string_view sql, std::span<const 
     return failure(sql);
   }
   std::unique_ptr<sqlite3_stmt, StatementDeleter> statement(raw);
+  const std::string_view rest(tail, static_cast<std::size_t>(sql.data() + sql.size() - tail));
+  if (rest.find_first_not_of(" \t\r\n") != std::string_view::npos && !rest.starts_with("--")) {
+    // The statements were split where SQLite sees one statement go on: say so rather than
+    // leave the rest unrun.
+    return SqlFailure{SqlFailure::Kind::client,
+                      "SQLite read this as more than one statement; put a ';' between them",
+                      {},
+                      {},
+                      {},
+                      static_cast<std::size_t>(tail - sql.data())};
+  }
   if (statement == nullptr) {
     return std::nullopt;  // only a comment
   }

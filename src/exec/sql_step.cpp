@@ -128,8 +128,10 @@ base::Result<SqlOptions> parse_sql_options(std::string_view args) {
     } else if (name == "--timeout") {
       double seconds = 0;
       const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-      if (ec != std::errc() || end != value.data() + value.size() || !(seconds > 0 && seconds <= 1e7)) {
-        return invalid(fmt::format("%%sql --timeout: expected a number of seconds, found '{}'", value));
+      constexpr double kLongest = 2147483;  // statement_timeout is a number of milliseconds in an int
+      if (ec != std::errc() || end != value.data() + value.size() || !(seconds > 0 && seconds <= kLongest)) {
+        return invalid(
+            fmt::format("%%sql --timeout: expected a number of seconds (at most {}), found '{}'", kLongest, value));
       }
       options.timeout = std::chrono::milliseconds(std::max<std::int64_t>(1, static_cast<std::int64_t>(seconds * 1000)));
     } else {
@@ -151,26 +153,6 @@ std::string_view scheme_of(std::string_view url) {
   return scheme.substr(0, scheme.find('+'));  // postgresql+psycopg2: SQLAlchemy's driver suffix
 }
 
-// The passwords in a URL as they may be written: decoded (from libpq), and as they stand.
-void url_password_forms(std::string_view url, std::vector<std::string>& passwords) {
-  const auto authority = url.find("://");
-  if (authority == std::string_view::npos) {
-    return;
-  }
-  const auto start = authority + 3;
-  auto end = url.find_first_of("/?#", start);
-  end = end == std::string_view::npos ? url.size() : end;
-  const auto at = url.substr(start, end - start).rfind('@');
-  if (at == std::string_view::npos) {
-    return;
-  }
-  const auto userinfo = url.substr(start, at);
-  const auto colon = userinfo.find(':');
-  if (colon != std::string_view::npos && colon + 1 < userinfo.size()) {
-    passwords.emplace_back(userinfo.substr(colon + 1));
-  }
-}
-
 }  // namespace
 
 base::Result<Interpreter::SqlTarget> Interpreter::sql_target(std::string_view connection,
@@ -188,6 +170,12 @@ base::Result<Interpreter::SqlTarget> Interpreter::sql_target(std::string_view co
       for (const auto& [name, value] : named_connections_) {
         known += known.empty() ? "" : ", ";
         known += name;
+      }
+      if (!is_variable_name(connection)) {
+        // Not shown: a mistyped URL may hold a password.
+        return base::make_error(base::ErrorCode::invalid_argument,
+                                "the connection on the %%sql line is neither a URL (postgresql://USER@HOST/DB, "
+                                "sqlite:///FILE) nor a %connect name");
       }
       return base::make_error(
           base::ErrorCode::not_found,
@@ -277,16 +265,41 @@ base::Result<Interpreter::SqlTarget> Interpreter::sql_target(std::string_view co
     return target;
   }
 
+  const auto separator = url.find("://");
+  if (separator == std::string::npos && url.find('=') != std::string::npos) {
+    // libpq's own form, host=… dbname=… (DATABASE_URL may hold one): shown without its text,
+    // which may hold a password.
+    target.kind = SqlTarget::Kind::postgres;
+    target.key = url;
+    target.shown = "the libpq connection string in DATABASE_URL";
+    target.parameters = {{"fallback_application_name", "tejun"}, {"dbname", url}, {"client_encoding", "UTF8"}};
+    target.passwords = postgres_passwords(target.parameters);
+    return target;
+  }
   const auto scheme = scheme_of(url);
+  if (separator == std::string::npos && scheme != "sqlite") {
+    return base::make_error(base::ErrorCode::invalid_argument,
+                            fmt::format("the connection {} is not a URL (postgresql://USER@HOST/DB or sqlite:///FILE)",
+                                        from_step ? "on the %%sql line" : "in DATABASE_URL"));
+  }
   if (scheme == "postgresql" || scheme == "postgres") {
-    const auto rest = url.substr(url.find("://"));
-    url = std::string(scheme) + rest;
+    url = std::string(scheme) + url.substr(separator);
+    const auto written = url_password(url);
+    if (!postgres_url_readable(url) || (written && written->find('/') != std::string_view::npos)) {
+      return base::make_error(base::ErrorCode::invalid_argument,
+                              fmt::format("{}: libpq cannot read this URL; a user or password with '/', '@', ':' or "
+                                          "'%' must be percent-encoded (a {{VAR}} placeholder does that)",
+                                          redact_url(url)));
+    }
     target.kind = SqlTarget::Kind::postgres;
     target.key = url;
     target.shown = redact_url(url);
     target.parameters = {{"fallback_application_name", "tejun"}, {"dbname", url}, {"client_encoding", "UTF8"}};
     target.passwords = postgres_passwords(target.parameters);
-    url_password_forms(url, target.passwords);
+    if (written) {
+      target.passwords.emplace_back(*written);
+      target.passwords.push_back(percent_decode(*written));
+    }
     return target;
   }
   if (scheme == "sqlite") {
@@ -294,9 +307,9 @@ base::Result<Interpreter::SqlTarget> Interpreter::sql_target(std::string_view co
     if (path == "//" || path == "///:memory:" || path == ":memory:") {
       target.path = ":memory:";
     } else if (path.starts_with("////")) {
-      target.path = std::string(path.substr(3));
+      target.path = percent_decode(path.substr(3));
     } else if (path.starts_with("///")) {
-      target.path = (std::filesystem::path(session_directory()) / path.substr(3)).string();
+      target.path = (std::filesystem::path(session_directory()) / percent_decode(path.substr(3))).string();
     } else {
       return base::make_error(base::ErrorCode::invalid_argument,
                               fmt::format("{}: a SQLite URL is sqlite:///RELATIVE/FILE, sqlite:////ABSOLUTE/FILE or "
@@ -308,9 +321,9 @@ base::Result<Interpreter::SqlTarget> Interpreter::sql_target(std::string_view co
     target.shown = target.path == ":memory:" ? "sqlite:// (in memory)" : "sqlite:///" + target.path;
     return target;
   }
-  return base::make_error(base::ErrorCode::invalid_argument,
-                          fmt::format("{}: unknown kind of database '{}'; tejun speaks postgresql:// and sqlite://",
-                                      redact_url(url), scheme));
+  return base::make_error(
+      base::ErrorCode::invalid_argument,
+      fmt::format("unknown kind of database '{}'; tejun speaks postgresql:// and sqlite://", scheme.substr(0, 40)));
 }
 
 SqlDatabase* Interpreter::sql_database(const SqlTarget& target, Context& context, SqlFailure& failure) {
@@ -398,14 +411,14 @@ StepError statement_error(const SqlFailure& failure, std::string_view code, std:
     for (std::size_t i = 1; i < position.column; ++i) {
       caret += position.line_text.size() > i - 1 && position.line_text[i - 1] == '\t' ? '\t' : ' ';
     }
-    error.evalue +=
-        fmt::format("\nat line {}, column {}:\n  {}\n  {}^", position.line, position.column, position.line_text, caret);
+    error.evalue += fmt::format("\nat line {}, column {} of the SQL:\n  {}\n  {}^", position.line, position.column,
+                                position.line_text, caret);
   }
   if (!failure.position && failure.kind == SqlFailure::Kind::server && !statement.empty()) {
     // No position from the database: say which statement, by its first line.
     const auto start = statement.find_first_not_of(" \t\r\n");
     const auto position = text_position(code, statement_offset + (start == std::string_view::npos ? 0 : start));
-    error.evalue += fmt::format("\nin the statement at line {}:\n  {}", position.line, position.line_text);
+    error.evalue += fmt::format("\nin the statement at line {} of the SQL:\n  {}", position.line, position.line_text);
   }
   if (!failure.detail.empty()) {
     error.evalue += "\nDETAIL: " + failure.detail;
@@ -424,9 +437,9 @@ std::optional<StepError> Interpreter::run_sql(std::string_view args, std::string
     return StepError{"MagicError", options.error().message};
   }
   const auto statements = split_sql(body);
-  const bool inside = body.data() >= context.code.data() && body.data() <= context.code.data() + context.code.size();
-  const std::size_t body_offset = inside ? static_cast<std::size_t>(body.data() - context.code.data()) : 0;
-  const std::string_view code = inside ? context.code : body;
+  // Positions count in the SQL, the lines after %%sql: what a runbook's ```sql fence holds
+  // (tejun run adds the %%sql line).
+  const std::string_view code = body;
 
   std::vector<std::vector<SqlParameter>> parameters;
   std::vector<std::string> names;
@@ -434,8 +447,8 @@ std::optional<StepError> Interpreter::run_sql(std::string_view args, std::string
     auto& found = parameters.emplace_back(find_sql_parameters(statement.text));
     for (const auto& parameter : found) {
       if (!is_variable_name(parameter.name)) {
-        const auto position = text_position(code, body_offset + statement.offset + parameter.offset);
-        return sql_usage(fmt::format(":{} (line {}, column {}) is not a variable name the kernel can have",
+        const auto position = text_position(code, statement.offset + parameter.offset);
+        return sql_usage(fmt::format(":{} (line {}, column {} of the SQL) is not a variable name the kernel can have",
                                      parameter.name, position.line, position.column));
       }
       if (std::find(names.begin(), names.end(), parameter.name) == names.end()) {
@@ -455,9 +468,9 @@ std::optional<StepError> Interpreter::run_sql(std::string_view args, std::string
   for (std::size_t s = 0; s < statements.size(); ++s) {
     for (const auto& parameter : parameters[s]) {
       if (!target->variables[parameter.name]) {
-        const auto position = text_position(code, body_offset + statements[s].offset + parameter.offset);
+        const auto position = text_position(code, statements[s].offset + parameter.offset);
         return sql_usage(
-            fmt::format(":{} (line {}, column {}): no variable {} is set in the kernel; set it first "
+            fmt::format(":{} (line {}, column {} of the SQL): no variable {} is set in the kernel; set it first "
                         "(%env {}=value), its value is then bound as a parameter",
                         parameter.name, position.line, position.column, parameter.name, parameter.name));
       }
@@ -509,8 +522,8 @@ std::optional<StepError> Interpreter::run_sql(std::string_view args, std::string
     }
     const std::string_view sql = numbered ? std::string_view(numbered->text) : statement.text;
     if (auto failure = db.execute(sql, order, values, *sink, context.host, deadline)) {
-      error = statement_error(*failure, code, body_offset + statement.offset, statement.text,
-                              numbered ? &*numbered : nullptr, s + 1, statements.size());
+      error = statement_error(*failure, code, statement.offset, statement.text, numbered ? &*numbered : nullptr, s + 1,
+                              statements.size());
       if (failure->kind == SqlFailure::Kind::timed_out && timeout_) {
         error->evalue += fmt::format(" (%timeout {} s)", static_cast<double>(timeout_->count()) / 1000.0);
       }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/text.hpp"
+
 namespace tejun::exec {
 namespace {
 
@@ -105,6 +107,11 @@ std::vector<SqlStatement> split_sql(std::string_view sql) {
   std::vector<SqlStatement> statements;
   std::size_t start = 0;
   std::size_t i = 0;
+  // In a CREATE statement, BEGIN … END (SQLite's triggers, PostgreSQL's BEGIN ATOMIC) and
+  // CASE … END hold semicolons that do not end it, as psql counts them.
+  bool first_word = true;
+  bool in_create = false;
+  int depth = 0;
   const auto add = [&](std::size_t end) {
     const auto text = sql.substr(start, end - start);
     if (!only_blanks_and_comments(text)) {
@@ -116,9 +123,28 @@ std::vector<SqlStatement> split_sql(std::string_view sql) {
       i = *skipped;
       continue;
     }
-    if (sql[i] == ';') {
+    if (is_identifier_start(sql[i]) && (i == 0 || !is_identifier_char(sql[i - 1]))) {
+      auto end = i;
+      while (end < sql.size() && is_identifier_char(sql[end])) {
+        ++end;
+      }
+      const auto word = base::ascii_lowercase(sql.substr(i, end - i));
+      if (first_word) {
+        in_create = word == "create";
+        first_word = false;
+      } else if (in_create && (word == "begin" || word == "case")) {
+        ++depth;
+      } else if (in_create && word == "end" && depth > 0) {
+        --depth;
+      }
+      i = end;
+      continue;
+    }
+    if (sql[i] == ';' && depth == 0) {
       add(i);
       start = i + 1;
+      first_word = true;
+      in_create = false;
     }
     ++i;
   }
@@ -139,7 +165,10 @@ std::vector<SqlParameter> find_sql_parameters(std::string_view statement) {
         i += 2;  // a ::cast or :=
         continue;
       }
-      if (i + 1 < statement.size() && is_identifier_start(statement[i + 1]) && (i == 0 || statement[i - 1] != ':')) {
+      // Not a[lo:hi] (an array slice), not x::type.
+      const bool after_operand = i > 0 && (is_identifier_char(statement[i - 1]) || statement[i - 1] == ']' ||
+                                           statement[i - 1] == ')' || statement[i - 1] == ':');
+      if (i + 1 < statement.size() && is_identifier_start(statement[i + 1]) && !after_operand) {
         std::size_t end = i + 1;
         while (end < statement.size() && is_identifier_char(statement[end]) && statement[end] != '$') {
           ++end;
@@ -204,6 +233,32 @@ std::string percent_encode(std::string_view text) {
     }
   }
   return encoded;
+}
+
+std::string percent_decode(std::string_view text) {
+  const auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+      return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+      return c - 'A' + 10;
+    }
+    return -1;
+  };
+  std::string decoded;
+  decoded.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
+      decoded += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+      i += 2;
+    } else {
+      decoded += text[i];
+    }
+  }
+  return decoded;
 }
 
 namespace {
@@ -281,21 +336,33 @@ base::Result<std::string> fill_url(std::string_view url, const VariableLookup& l
   return filled;
 }
 
-std::string redact_url(std::string_view url) {
+std::optional<std::string_view> url_password(std::string_view url) {
   const auto scheme = url.find("://");
   if (scheme == std::string_view::npos) {
-    return std::string(url);
+    return std::nullopt;
   }
+  // The user part ends at the last '@' before the query: a password may hold '/' (libpq
+  // then fails to read the URL, and the error must not show it either).
   const auto authority = scheme + 3;
-  auto end = url.find_first_of("/?#", authority);
+  auto end = url.find_first_of("?#", authority);
   end = end == std::string_view::npos ? url.size() : end;
   const auto at = url.substr(authority, end - authority).rfind('@');
+  if (at == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const auto userinfo = url.substr(authority, at);
+  const auto colon = userinfo.find(':');
+  if (colon == std::string_view::npos) {
+    return std::nullopt;
+  }
+  return userinfo.substr(colon + 1);
+}
+
+std::string redact_url(std::string_view url) {
   std::string redacted(url);
-  if (at != std::string_view::npos) {
-    const auto colon = url.substr(authority, at).find(':');
-    if (colon != std::string_view::npos) {
-      redacted = std::string(url.substr(0, authority + colon)) + std::string(url.substr(authority + at));
-    }
+  if (const auto password = url_password(url)) {
+    const auto start = static_cast<std::size_t>(password->data() - url.data());
+    redacted = std::string(url.substr(0, start - 1)) + std::string(url.substr(start + password->size()));
   }
   // A password given as a query parameter goes too.
   for (const std::string_view key : {"password=", "PASSWORD="}) {

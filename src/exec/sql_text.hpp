@@ -21,8 +21,9 @@ struct SqlStatement {
 };
 
 // Splits `sql` at the semicolons that end statements: not those inside '…', E'…', "…",
-// $tag$…$tag$, -- comments or /* nested */ comments. Statements that hold nothing but
-// blanks and comments are left out.
+// $tag$…$tag$, -- comments or /* nested */ comments, nor inside BEGIN … END and CASE … END
+// of a CREATE statement (triggers, BEGIN ATOMIC). Statements that hold nothing but blanks
+// and comments are left out.
 [[nodiscard]] std::vector<SqlStatement> split_sql(std::string_view sql);
 
 // A :name placeholder in a statement.
@@ -64,11 +65,16 @@ using VariableLookup = std::function<std::optional<std::string>(std::string_view
 // parts, as it is in the host[:port] part. Fails naming the first variable that is not set.
 [[nodiscard]] base::Result<std::string> fill_url(std::string_view url, const VariableLookup& lookup);
 
+// The password of a URL (scheme://user:PASSWORD@host…) as written, if it has one.
+[[nodiscard]] std::optional<std::string_view> url_password(std::string_view url);
+
 // `url` with the password left out: safe to show.
 [[nodiscard]] std::string redact_url(std::string_view url);
 
 // The percent-encoded form of `text`: every byte but A-Z a-z 0-9 - . _ ~ as %XX.
 [[nodiscard]] std::string percent_encode(std::string_view text);
+// %XX sequences back to bytes; anything else as it is.
+[[nodiscard]] std::string percent_decode(std::string_view text);
 
 // 1-based line and column (in code points) of byte `offset` in `text`, and that line.
 struct TextPosition {

@@ -35,6 +35,8 @@ class TextOutput {
   }
   // Hands the rest to the sink; returns the first error the sink reported, if any.
   base::Result<void> flush();
+  // The first error the sink reported so far (what is appended after it is dropped).
+  [[nodiscard]] const base::Result<void>& status() const noexcept { return status_; }
 
  private:
   static constexpr std::size_t kDefaultBufferSize = std::size_t{1} << 20;

@@ -326,11 +326,12 @@ class SqlTestCase(unittest.TestCase):
         return lines
 
     def assert_points_at(self, cell, line_number, source_line, word):
-        """The error says `at line N, column C:` for WORD in SOURCE_LINE, quotes that line and puts
+        """The error says `at line N, column C of the SQL:` for WORD in SOURCE_LINE (N counts the
+        lines after %%sql: the SQL as a runbook's ```sql fence holds it), quotes that line and puts
         a caret under WORD's first character."""
         column = source_line.index(word) + 1
         lines = cell.reply["evalue"].split("\n")
-        self.assertIn(f"at line {line_number}, column {column}:", lines, str(cell))
+        self.assertIn(f"at line {line_number}, column {column} of the SQL:", lines, str(cell))
         source = source_line.strip()
         quoted = [index for index, line in enumerate(lines) if line.strip() in (source, source.rstrip(";"))]
         self.assertEqual(len(quoted), 1, f"the line {source_line!r} is not quoted once: {cell}")
@@ -562,8 +563,8 @@ class PostgresStatements(SqlTestCase):
             create table after_the_error (x int);
             """))
         self.assert_sql_error(cell, "42P01", 'relation "nope" does not exist')
-        self.assert_points_at(cell, 3, "select * from nope;", "nope")
-        self.assertIn("at line 3, column 15:", cell.reply["evalue"].split("\n"))
+        self.assert_points_at(cell, 2, "select * from nope;", "nope")
+        self.assertIn("at line 2, column 15 of the SQL:", cell.reply["evalue"].split("\n"))
         self.assertEqual([table.rows for table in cell.tables()], [[{"ok": 1}]])
         self.assertEqual(CLUSTER.psql("select to_regclass('after_the_error') is null"), "t\n")
 
@@ -579,7 +580,7 @@ class PostgresStatements(SqlTestCase):
               from nope_either
             """))
         self.assert_sql_error(cell, "42P01", 'relation "nope_either" does not exist')
-        self.assert_points_at(cell, 7, "  from nope_either", "nope_either")
+        self.assert_points_at(cell, 6, "  from nope_either", "nope_either")
 
     def test_detail_and_hint_lines(self):
         k = self.kernel()
@@ -590,7 +591,7 @@ class PostgresStatements(SqlTestCase):
         cell = k.fail("%%sql\nselect nme from unique_ids")
         lines = self.assert_sql_error(cell, "42703", 'column "nme" does not exist')
         self.assertTrue([line for line in lines if line.startswith("HINT: Perhaps you meant")], str(cell))
-        self.assert_points_at(cell, 2, "select nme from unique_ids", "nme")
+        self.assert_points_at(cell, 1, "select nme from unique_ids", "nme")
 
     def test_a_transaction_the_cell_begins(self):
         k = self.kernel()
@@ -970,14 +971,14 @@ class PostgresParameters(SqlTestCase):
         k = self.kernel()
         cell = k.fail("%%sql\nselect 1 as one;\nselect :tejun_unset_variable as v")
         self.assertIn("tejun_unset_variable", cell.reply["evalue"])
-        self.assertIn("line 3", cell.reply["evalue"])
+        self.assertIn("line 2", cell.reply["evalue"])
 
     def test_error_position_counts_the_name_not_the_placeholder(self):
         k = self.kernel()
         k.ok("%env who=me")
         cell = k.fail("%%sql\nselect :who as w, x from nope_param")
         self.assert_sql_error(cell, "42P01", 'relation "nope_param" does not exist')
-        self.assert_points_at(cell, 2, "select :who as w, x from nope_param", "nope_param")
+        self.assert_points_at(cell, 1, "select :who as w, x from nope_param", "nope_param")
 
 
 # ---- SQLite ----
@@ -1049,7 +1050,7 @@ class Sqlite(SqlTestCase):
         self.assertEqual(table.rows, [{"n": 2}])
         cell = k.fail("%%sql\nselect :tejun_unset_variable")
         self.assertIn("tejun_unset_variable", cell.reply["evalue"])
-        self.assertIn("line 2", cell.reply["evalue"])
+        self.assertIn("line 1", cell.reply["evalue"])
 
     def test_errors(self):
         k = self.kernel(database_url=False)
@@ -1064,7 +1065,7 @@ class Sqlite(SqlTestCase):
         k = self.kernel(database_url=False)
         cell = k.fail("%%sql\nselect 1 as a,\n  x from (select 1 as y)", "SQLError")
         self.assertIn("no such column: x", cell.reply["evalue"])
-        self.assert_points_at(cell, 3, "  x from (select 1 as y)", "x")
+        self.assert_points_at(cell, 2, "  x from (select 1 as y)", "x")
 
     def test_limit_and_out(self):
         k = self.kernel(database_url=False)
@@ -1117,6 +1118,82 @@ insert into run_people values (1, 'alice'), (2, null);
 select * from run_people order by id
 ```
 """
+
+
+class ReviewFindings(SqlTestCase):
+    """Defects a review found, each with the input that showed it."""
+
+    def test_a_password_with_a_slash_in_a_literal_url_is_never_shown(self):
+        secret = "Xk3/9aZsecret"
+        k = self.kernel(database_url=f"postgresql://app:{secret}@127.0.0.1:{CLUSTER.port}/tejun")
+        cell = k.fail("%%sql\nselect 1", "ConnectionError")
+        self.assert_no_secrets(cell, [secret, "9aZsecret", "Xk3"])
+        self.assertIn("percent-encoded", cell.reply["evalue"])
+
+    def test_a_libpq_connection_string_in_database_url_works_and_is_not_shown(self):
+        conninfo = (f"host=127.0.0.1 port={CLUSTER.port} user={CLUSTER.user} dbname={CLUSTER.database} "
+                    f"password='{CLUSTER.password}'")
+        k = self.kernel(database_url=conninfo)
+        self.assertEqual(k.query("select 41 + 1 as answer").rows, [{"answer": 42}])
+        cell = k.fail("%%sql\nselect * from no_such_table_here", "SQLError")
+        self.assertNotIn("host=", cell.reply["evalue"])
+
+    def test_a_url_without_its_slashes_is_an_error_not_a_dead_kernel(self):
+        k = self.kernel(database_url="postgres:oops")
+        cell = k.fail("%%sql\nselect 1", "ConnectionError")
+        self.assertIn("not a URL", cell.reply["evalue"])
+        self.assertNotIn("oops", cell.reply["evalue"])
+        self.assertEqual(k.ok("echo alive").stdout, "alive\n")
+
+    def test_invalid_utf8_from_the_database_is_repaired(self):
+        k = self.kernel(database_url=False)
+        table = k.query("select cast(x'ff41' as text) as v")
+        self.assertEqual(table.rows, [{"v": "\ufffdA"}])
+
+    def test_statement_timeout_comes_back_after_a_transaction_rolls_back(self):
+        k = self.kernel()
+        k.ok("%%sql --timeout 5\nbegin;\nselect 1 as inside")
+        k.ok("%%sql\nrollback")
+        self.assertEqual(k.query("show statement_timeout").rows, [{"statement_timeout": "0"}])
+
+    def test_a_pending_restore_is_not_lost_to_the_next_timeout(self):
+        k = self.kernel()
+        k.fail("%%sql --timeout 5\nbegin;\nselect 1/0", "SQLError")
+        k.ok("%%sql\nrollback")
+        k.ok("%%sql --timeout 10\nselect 1 as one")
+        self.assertEqual(k.query("show statement_timeout").rows, [{"statement_timeout": "0"}])
+
+    def test_a_sqlite_path_from_a_variable_is_not_percent_encoded(self):
+        k = self.kernel(database_url=False)
+        (self.work / "sub").mkdir()
+        k.ok("%env DB_FILE=sub/app.db")
+        k.ok("%%sql sqlite:///{DB_FILE}\ncreate table t (x int)")
+        self.assertTrue((self.work / "sub" / "app.db").exists())
+        self.assertEqual([p.name for p in self.work.iterdir() if "%" in p.name], [])
+
+    def test_a_sqlite_trigger_body_is_one_statement(self):
+        k = self.kernel(database_url=False)
+        cell = k.ok(textwrap.dedent("""\
+            %%sql
+            create table a (id integer);
+            create table log (id integer);
+            create trigger trg after insert on a begin insert into log values (new.id); end;
+            insert into a values (7);
+            select id from log
+            """))
+        self.assertEqual(cell.table().rows, [{"id": 7}])
+
+    def test_copy_to_stdout_comes_in_chunks(self):
+        k = self.kernel()
+        cell = k.ok("%%sql\ncopy (select g from generate_series(1, 20000) g) to stdout")
+        self.assertEqual(cell.stdout.split("\n")[:3], ["1", "2", "3"])
+        self.assertEqual(len(cell.stdout.splitlines()), 20000 + 1)  # the rows and the tag
+        self.assertLess(len([m for m in cell.messages if m["msg_type"] == "stream"]), 20)
+
+    def test_an_array_slice_is_not_a_parameter(self):
+        k = self.kernel(hi="3")
+        table = k.query("select (array[10,20,30,40])[lo:hi] as s from (select 2 as lo, 3 as hi) b")
+        self.assertEqual(table.rows, [{"s": [20, 30]}])
 
 
 class Runbooks(SqlTestCase):
@@ -1182,6 +1259,8 @@ class Runbooks(SqlTestCase):
         self.assertEqual(errors[0]["ename"], "SQLError")
         self.assertTrue(errors[0]["evalue"].startswith('ERROR 42P01: relation "run_nope" does not exist'),
                         errors[0]["evalue"])
+        # Lines count in the fence's SQL, not in the %%sql line tejun run puts in front of it.
+        self.assertIn("at line 2, column 15 of the SQL:", errors[0]["evalue"].split("\n"))
 
 
     def test_fence_attributes_are_sql_options(self):

@@ -17,7 +17,8 @@ std::vector<std::string> texts(std::string_view sql) {
 
 TEST(SplitSql, SplitsAtSemicolonsOutsideQuotesAndComments) {
   EXPECT_EQ(texts("select 1; select 2"), (std::vector<std::string>{"select 1", " select 2"}));
-  EXPECT_EQ(texts("select ';'; select \"a;b\" from t"), (std::vector<std::string>{"select ';'", " select \"a;b\" from t"}));
+  EXPECT_EQ(texts("select ';'; select \"a;b\" from t"),
+            (std::vector<std::string>{"select ';'", " select \"a;b\" from t"}));
   EXPECT_EQ(texts("select 'it''s;'; select 2"), (std::vector<std::string>{"select 'it''s;'", " select 2"}));
   EXPECT_EQ(texts("select E'a\\';b'; select 2"), (std::vector<std::string>{"select E'a\\';b'", " select 2"}));
   EXPECT_EQ(texts("select 1 -- a; comment\n; select 2"),
@@ -35,6 +36,18 @@ TEST(SplitSql, KeepsDollarQuotedBodiesWhole) {
   EXPECT_EQ(texts("select $1; select 2").size(), 2U);
 }
 
+TEST(SplitSql, KeepsBeginEndBodiesOfCreateStatementsWhole) {
+  const auto statements = texts(
+      "create trigger t after insert on a begin insert into log values (new.id); "
+      "update c set n = case when n > 1 then 0 else n end; end; begin; select 1; end");
+  ASSERT_EQ(statements.size(), 4U);
+  EXPECT_TRUE(statements[0].ends_with("else n end; end"));
+  EXPECT_EQ(statements[1], " begin");  // a transaction's BEGIN is a statement of its own
+  EXPECT_EQ(statements[2], " select 1");
+  EXPECT_EQ(statements[3], " end");
+  EXPECT_EQ(texts("create function f() returns int begin atomic select 1; select 2; end; select 3").size(), 2U);
+}
+
 TEST(SplitSql, LeavesOutEmptyStatementsAndKeepsOffsets) {
   const auto statements = split_sql(";; -- only a comment\n;\nselect 1;\n  /* c */  ");
   ASSERT_EQ(statements.size(), 1U);
@@ -44,13 +57,20 @@ TEST(SplitSql, LeavesOutEmptyStatementsAndKeepsOffsets) {
 }
 
 TEST(SqlParameters, FindsNamesOutsideQuotesAndSkipsCasts) {
-  const auto parameters = find_sql_parameters(
-      "select :a, ':b', \":c\", x::int, $$ :d $$ -- :e\n, /* :f */ :g_1, :a from t where y := 1");
+  const auto parameters =
+      find_sql_parameters("select :a, ':b', \":c\", x::int, $$ :d $$ -- :e\n, /* :f */ :g_1, :a from t where y := 1");
   ASSERT_EQ(parameters.size(), 3U);
   EXPECT_EQ(parameters[0].name, "a");
   EXPECT_EQ(parameters[0].offset, 7U);
   EXPECT_EQ(parameters[1].name, "g_1");
   EXPECT_EQ(parameters[2].name, "a");
+}
+
+TEST(SqlParameters, ArraySlicesAreNotParameters) {
+  const auto parameters = find_sql_parameters("select a[lo:hi], a[1:n], f(x):y, (:p), x=:q");
+  ASSERT_EQ(parameters.size(), 2U);
+  EXPECT_EQ(parameters[0].name, "p");
+  EXPECT_EQ(parameters[1].name, "q");
 }
 
 TEST(SqlParameters, NumbersThemForPostgresAndMapsPositionsBack) {
@@ -65,8 +85,10 @@ TEST(SqlParameters, NumbersThemForPostgresAndMapsPositionsBack) {
 }
 
 TEST(FillUrl, EncodesUserinfoAndPathButNotTheHost) {
-  const std::map<std::string, std::string, std::less<>> variables = {
-      {"DB_USER", "ops"}, {"DB_PASSWORD", "p@ss:w/rd%1"}, {"DB_ENDPOINT", "db.example.com:5433"}, {"DB_NAME", "app db"}};
+  const std::map<std::string, std::string, std::less<>> variables = {{"DB_USER", "ops"},
+                                                                     {"DB_PASSWORD", "p@ss:w/rd%1"},
+                                                                     {"DB_ENDPOINT", "db.example.com:5433"},
+                                                                     {"DB_NAME", "app db"}};
   const auto lookup = [&](std::string_view name) -> std::optional<std::string> {
     const auto found = variables.find(name);
     return found == variables.end() ? std::nullopt : std::optional<std::string>(found->second);
@@ -86,6 +108,19 @@ TEST(RedactUrl, LeavesThePasswordOut) {
   EXPECT_EQ(redact_url("postgresql://db/app?user=ops&password=secret&sslmode=require"),
             "postgresql://db/app?user=ops&password=[MASKED]&sslmode=require");
   EXPECT_EQ(redact_url("sqlite:///data.db"), "sqlite:///data.db");
+}
+
+TEST(RedactUrl, FindsPasswordsHoldingSlashesAndAts) {
+  EXPECT_EQ(url_password("postgresql://app:Xk3/9aZ@db/prod").value_or(""), "Xk3/9aZ");
+  EXPECT_EQ(redact_url("postgresql://app:Xk3/9aZ@db/prod"), "postgresql://app@db/prod");
+  EXPECT_EQ(url_password("postgresql://app:p@ss@db/prod").value_or(""), "p@ss");
+  EXPECT_FALSE(url_password("postgresql://db/prod?x=a@b"));
+}
+
+TEST(PercentDecode, DecodesWhatPercentEncodeMakes) {
+  EXPECT_EQ(percent_decode(percent_encode("sub/app db%1.db")), "sub/app db%1.db");
+  EXPECT_EQ(percent_decode("100%"), "100%");
+  EXPECT_EQ(percent_decode("%zz%4"), "%zz%4");
 }
 
 TEST(TextPosition, CountsLinesAndCodePoints) {
