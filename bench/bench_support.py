@@ -1,8 +1,9 @@
 """What the benchmarks share: an environment whose HOME, IPython and Jupyter folders are in a
 throwaway folder, so that no user configuration or installed kernelspec of this machine
-changes what is measured."""
+changes what is measured; a process's /proc status."""
 
 import os
+import pathlib
 
 
 def isolated_environment(home):
@@ -18,3 +19,20 @@ def isolated_environment(home):
     for name in ("JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "PYTHONSTARTUP"):
         environment.pop(name, None)
     return environment
+
+
+def proc_status(pid):
+    """The fields of /proc/PID/status as a dict of strings, or None when the process is gone."""
+    fields = {}
+    try:
+        for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return fields
+
+
+def kib(value):
+    """A /proc/PID/status size ("1234 kB") in KiB; 0 when missing."""
+    return int(value.split()[0]) if value else 0

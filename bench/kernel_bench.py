@@ -56,7 +56,7 @@ import uuid
 
 import zmq
 
-from bench_support import isolated_environment
+from bench_support import isolated_environment, kib, proc_status
 
 SEQ_ARGS = ["seq", "1", "6388888"]
 STEPS = {
@@ -244,21 +244,6 @@ class Kernel:
             self.process.wait()
         self.client.close()
         self.connection_file.unlink(missing_ok=True)
-
-
-def proc_status(pid):
-    fields = {}
-    try:
-        for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            fields[key] = value.strip()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return fields
-
-
-def kib(value):
-    return int(value.split()[0]) if value else 0
 
 
 def descendants(pid):

@@ -64,7 +64,7 @@ import zmq
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
-from bench_support import isolated_environment
+from bench_support import isolated_environment, kib, proc_status
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests" / "python"))
@@ -101,21 +101,6 @@ def name_for(rows):
 
 
 # ---- the machine ----
-
-def proc_status(pid):
-    fields = {}
-    try:
-        for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            fields[key] = value.strip()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return fields
-
-
-def kib(value):
-    return int(value.split()[0]) if value else 0
-
 
 HEAVY_SEEN = set()  # every heavy process name seen at a check between measurements
 

@@ -90,6 +90,9 @@ class Interpreter {
   // it cannot be had.
   SqlDatabase* sql_database(const SqlTarget& target, Context& context, SqlFailure& failure);
   base::Result<SqlTarget> sql_target(std::string_view connection, const std::vector<std::string>& names);
+  // sql_target, then sql_database: the step's error when there is no database.
+  std::optional<StepError> open_database(std::string_view connection, const std::vector<std::string>& names,
+                                         Context& context, SqlTarget& target, SqlDatabase*& database);
   std::optional<StepError> run_internal(const std::string& command, Context& context, std::string input = {});
   [[nodiscard]] std::string session_directory() const;
   // Runs `code` quietly after the pending %env assignments and returns its stdout.

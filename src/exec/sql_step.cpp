@@ -431,6 +431,21 @@ StepError statement_error(const SqlFailure& failure, std::string_view code, std:
 
 }  // namespace
 
+std::optional<StepError> Interpreter::open_database(std::string_view connection, const std::vector<std::string>& names,
+                                                    Context& context, SqlTarget& target, SqlDatabase*& database) {
+  auto resolved = sql_target(connection, names);
+  if (!resolved) {
+    return StepError{"ConnectionError", resolved.error().message};
+  }
+  target = std::move(*resolved);
+  SqlFailure no_connection;
+  database = sql_database(target, context, no_connection);
+  if (database == nullptr) {
+    return connection_error(no_connection, target.shown, timeout_);
+  }
+  return std::nullopt;
+}
+
 std::optional<StepError> Interpreter::run_sql(std::string_view args, std::string_view body, Context& context) {
   auto options = parse_sql_options(args);
   if (!options) {
@@ -456,18 +471,14 @@ std::optional<StepError> Interpreter::run_sql(std::string_view args, std::string
       }
     }
   }
-  auto target = sql_target(options->connection, names);
-  if (!target) {
-    return StepError{"ConnectionError", target.error().message};
-  }
-  SqlFailure no_connection;
-  auto* database = sql_database(*target, context, no_connection);
-  if (database == nullptr) {
-    return connection_error(no_connection, target->shown, timeout_);
+  SqlTarget target;
+  SqlDatabase* database = nullptr;
+  if (auto error = open_database(options->connection, names, context, target, database)) {
+    return error;
   }
   for (std::size_t s = 0; s < statements.size(); ++s) {
     for (const auto& parameter : parameters[s]) {
-      if (!target->variables[parameter.name]) {
+      if (!target.variables[parameter.name]) {
         const auto position = text_position(code, statements[s].offset + parameter.offset);
         return sql_usage(
             fmt::format(":{} (line {}, column {} of the SQL): no variable {} is set in the kernel; set it first "
@@ -518,7 +529,7 @@ std::optional<StepError> Interpreter::run_sql(std::string_view args, std::string
     }
     values.reserve(order.size());
     for (const auto& name : order) {
-      values.push_back(*target->variables[name]);
+      values.push_back(*target.variables[name]);
     }
     const std::string_view sql = numbered ? std::string_view(numbered->text) : statement.text;
     if (auto failure = db.execute(sql, order, values, *sink, context.host, deadline)) {
@@ -533,9 +544,9 @@ std::optional<StepError> Interpreter::run_sql(std::string_view args, std::string
     (void)db.set_statement_timeout(std::nullopt, context.host);
   }
   if (!db.usable()) {
-    databases_.erase(target->key);
+    databases_.erase(target.key);
   }
-  if (error && target->embedded && error->ename == "SQLError") {
+  if (error && target.embedded && error->ename == "SQLError") {
     error->evalue +=
         "\n(this step ran on the kernel's in-memory SQLite database: no connection was given and "
         "neither DATABASE_URL nor PG* variables are set)";
@@ -568,16 +579,12 @@ std::optional<StepError> Interpreter::run_connect(std::string_view args, Context
                                                "sqlite:///FILE)",
                                                name, redact_url(all[1]))};
   }
-  auto target = sql_target(all[1], {});
-  if (!target) {
-    return StepError{"ConnectionError", target.error().message};
+  SqlTarget target;
+  SqlDatabase* database = nullptr;
+  if (auto error = open_database(all[1], {}, context, target, database)) {
+    return error;
   }
-  SqlFailure no_connection;
-  auto* database = sql_database(*target, context, no_connection);
-  if (database == nullptr) {
-    return connection_error(no_connection, target->shown, timeout_);
-  }
-  named_connections_[name] = {all[1], target->key};
+  named_connections_[name] = {all[1], target.key};
   context.host.write_stream(StreamName::out,
                             secrets_.mask(fmt::format("{}: connected to {}\n", name, database->description())));
   return std::nullopt;

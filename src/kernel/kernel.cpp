@@ -229,18 +229,16 @@ void Kernel::display(const exec::MimeBundle& bundle, bool is_result) {
 }
 
 void Kernel::display_with_id(const exec::MimeBundle& bundle, std::string_view display_id) {
-  if (!current_silent_) {
-    publish("display_data",
-            {{"data", bundle_data(bundle)},
-             {"metadata", boost::json::object()},
-             {"transient", {{"display_id", display_id}}}},
-            current_);
-  }
+  publish_display("display_data", bundle, display_id);
 }
 
 void Kernel::update_display(const exec::MimeBundle& bundle, std::string_view display_id) {
+  publish_display("update_display_data", bundle, display_id);
+}
+
+void Kernel::publish_display(const char* msg_type, const exec::MimeBundle& bundle, std::string_view display_id) {
   if (!current_silent_) {
-    publish("update_display_data",
+    publish(msg_type,
             {{"data", bundle_data(bundle)},
              {"metadata", boost::json::object()},
              {"transient", {{"display_id", display_id}}}},

@@ -49,6 +49,8 @@ class Kernel final : private exec::StepHost {
              boost::json::object content);
   void publish(std::string_view msg_type, boost::json::object content, const protocol::Message* parent);
   void publish_status(const char* state, const protocol::Message* parent);
+  // A display_data or update_display_data that carries `display_id` in its transient.
+  void publish_display(const char* msg_type, const exec::MimeBundle& bundle, std::string_view display_id);
   bool check_signals();  // true when an interrupt arrived
   // Control socket and signal pipe, the first two items of every wait.
   std::vector<zmq::pollitem_t> control_items();

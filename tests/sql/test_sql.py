@@ -155,29 +155,14 @@ class Table:
         return [line.split("|") for line in self.text_lines()[2]]
 
 
-class Cell:
-    """What one execute_request gave: the reply and the iopub messages of it."""
+class Cell(support.CellRun):
+    """What one execute_request gave (the protocol tests' CellRun), with its code, every
+    message (status and execute_input too, for the secrets check) and its tables."""
 
     def __init__(self, code, reply, messages):
+        super().__init__(reply, messages)
         self.code = code
-        self.reply = reply
         self.all_messages = messages
-        self.messages = [m for m in messages if m["msg_type"] not in ("status", "execute_input")]
-
-    def text(self, name):
-        return "".join(m["content"]["text"] for m in self.messages
-                       if m["msg_type"] == "stream" and m["content"]["name"] == name)
-
-    @property
-    def stdout(self):
-        return self.text("stdout")
-
-    @property
-    def stderr(self):
-        return self.text("stderr")
-
-    def of_type(self, msg_type):
-        return [m["content"] for m in self.messages if m["msg_type"] == msg_type]
 
     def tables(self):
         """Each display_data as it finally reads: later update_display_data with its display_id applied."""
