@@ -558,10 +558,12 @@ void DisplaySink::message(StreamName stream, std::string_view text) {
 
 CsvSink::CsvSink(StepHost& host, const Secrets& secrets, std::string path, std::string shown_path)
     : host_(host), secrets_(secrets), path_(std::move(path)), shown_path_(std::move(shown_path)) {
-  const bool quote_in_secret = std::ranges::any_of(
-      secrets.values(), [](const std::string& secret) { return secret.find('"') != std::string::npos; });
-  mask_values_ = !secrets.empty() && quote_in_secret;
-  mask_lines_ = !secrets.empty() && !quote_in_secret;
+  // Quoting changes only '"', and lines end in CR LF: a secret without those stands in a
+  // block of lines as it stands in its value, so a block can be masked at once.
+  const bool whole_in_lines = std::ranges::none_of(
+      secrets.values(), [](const std::string& secret) { return secret.find_first_of("\"\r\n") != std::string::npos; });
+  mask_values_ = !secrets.empty() && !whole_in_lines;
+  mask_blocks_ = !secrets.empty() && whole_in_lines;
 }
 
 base::Result<void> CsvSink::begin_rows(std::vector<SqlColumn> columns) {
@@ -577,37 +579,38 @@ base::Result<void> CsvSink::begin_rows(std::vector<SqlColumn> columns) {
     return base::make_error(file.error().code, fmt::format("--out {}: {}", shown_path_, file.error().message));
   }
   file_.emplace(std::move(*file));
-  line_.clear();
+  block_.clear();
   for (std::size_t c = 0; c < columns.size(); ++c) {
-    line_ += c == 0 ? "" : ",";
+    block_ += c == 0 ? "" : ",";
     const std::string name = secrets_.empty() ? columns[c].name : secrets_.mask(columns[c].name);
-    append_csv_field(line_, SqlValue(name));
+    append_csv_field(block_, SqlValue(name));
   }
-  line_ += "\r\n";
-  file_->out().append(line_);
+  block_ += "\r\n";
   return {};
 }
 
 base::Result<void> CsvSink::row(std::span<const SqlValue> values) {
-  line_.clear();
   for (std::size_t c = 0; c < values.size(); ++c) {
     if (c != 0) {
-      line_ += ',';
+      block_ += ',';
     }
     if (mask_values_ && values[c]) {
-      append_csv_field(line_, SqlValue(secrets_.mask(*values[c])));
+      append_csv_field(block_, SqlValue(secrets_.mask(*values[c])));
     } else {
-      append_csv_field(line_, values[c]);
+      append_csv_field(block_, values[c]);
     }
   }
-  line_ += "\r\n";
-  if (mask_lines_) {
-    // Quoting changes only '"', which no secret holds here: the secret stands in the line as
-    // it stands in the value (masking may take a separator along, never leave a secret).
-    secrets_.mask_in_place(line_);
-  }
-  file_->out().append(line_);
+  block_ += "\r\n";
   ++rows_;
+  return block_.size() >= kBlockSize ? write_block() : base::Result<void>();
+}
+
+base::Result<void> CsvSink::write_block() {
+  if (mask_blocks_) {
+    secrets_.mask_in_place(block_);  // may take a separator along with a secret, never leave one
+  }
+  file_->out().append(block_);
+  block_.clear();
   if (const auto& written = file_->out().status(); !written) {
     // A full disk: stop the statement now rather than read the rest for nothing.
     return base::make_error(written.error().code, fmt::format("--out {}: {}", shown_path_, written.error().message));
@@ -619,6 +622,10 @@ base::Result<void> CsvSink::end_rows(bool complete) {
   if (!complete) {
     file_.reset();  // the temporary file goes; no half-written result
     return {};
+  }
+  if (auto written = write_block(); !written) {
+    file_.reset();
+    return written;
   }
   if (auto committed = file_->commit(notebook::Durability::synced); !committed) {
     file_.reset();

@@ -69,13 +69,17 @@ class CsvSink final : public SqlSink {
   const Secrets& secrets_;
   std::string path_;
   std::string shown_path_;  // as the step wrote it
+  // Masks and writes the rows gathered so far.
+  base::Result<void> write_block();
+
+  static constexpr std::size_t kBlockSize = std::size_t{64} * 1024;
   std::optional<notebook::AtomicFile> file_;
-  std::string line_;
+  std::string block_;  // whole lines not yet written
   std::size_t rows_ = 0;
   bool used_ = false;
-  // Secrets are masked in each whole line when none holds a '"' (quoting doubles it),
-  // else value by value.
-  bool mask_lines_ = false;
+  // Secrets are masked in each block of lines when none holds a '"' (quoting doubles it) or a
+  // line break, else value by value.
+  bool mask_blocks_ = false;
   bool mask_values_ = false;
 };
 

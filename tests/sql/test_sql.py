@@ -1175,6 +1175,18 @@ class ReviewFindings(SqlTestCase):
         self.assertEqual(len(cell.stdout.splitlines()), 20000 + 1)  # the rows and the tag
         self.assertLess(len([m for m in cell.messages if m["msg_type"] == "stream"]), 20)
 
+    def test_secrets_are_masked_in_out_files_too(self):
+        k = self.kernel(check_log=False)
+        k.ok(f"%env PW={CLUSTER.password}")
+        k.ok("%%sql --out masked.csv\n"
+             "select g, :PW as pw, 'a,' || :PW || '\"' as quoted from generate_series(1, 5000) g")
+        text = (self.work / "masked.csv").read_text(encoding="utf-8")
+        for secret in SECRETS:
+            self.assertNotIn(secret, text)
+        rows = list(csv.reader(text.splitlines()))
+        self.assertEqual(len(rows), 5001)  # more than one 64 KiB block
+        self.assertEqual(rows[4999], ["4999", "[MASKED]", 'a,[MASKED]"'])
+
     def test_an_array_slice_is_not_a_parameter(self):
         k = self.kernel(hi="3")
         table = k.query("select (array[10,20,30,40])[lo:hi] as s from (select 2 as lo, 3 as hi) b")
