@@ -32,8 +32,6 @@ enum class SqlType : std::uint8_t {
   any
 };
 
-[[nodiscard]] std::string_view table_schema_name(SqlType type) noexcept;
-
 struct SqlColumn {
   std::string name;
   SqlType type = SqlType::string;
@@ -79,6 +77,14 @@ struct SqlFailure {
   std::string detail;
   std::string hint;
   std::optional<std::size_t> position;  // byte offset in the statement as sent
+
+  // A failure that is only a kind and a message.
+  [[nodiscard]] static SqlFailure of(Kind kind, std::string message) {
+    SqlFailure failure;
+    failure.kind = kind;
+    failure.message = std::move(message);
+    return failure;
+  }
 };
 
 class SqlDatabase {

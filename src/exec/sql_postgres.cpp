@@ -22,84 +22,66 @@ constexpr auto kConnectLimit = std::chrono::seconds(15);
 // How long a cancelled statement has to end before its connection is dropped.
 constexpr auto kCancelGrace = std::chrono::seconds(5);
 
-// Type OIDs from PostgreSQL's pg_type.dat (stable across versions).
+// What a column of a type (by OID, from PostgreSQL's pg_type.dat: stable across versions)
+// is in Table Schema; types not listed are strings.
+struct TypeInfo {
+  Oid oid;
+  SqlType type;
+  SqlType element = SqlType::string;  // arrays
+  bool json = false;
+};
+constexpr TypeInfo kTypes[] = {
+    {20, SqlType::integer},                          // int8
+    {21, SqlType::integer},                          // int2
+    {23, SqlType::integer},                          // int4
+    {26, SqlType::integer},                          // oid
+    {700, SqlType::number},                          // float4
+    {701, SqlType::number},                          // float8
+    {1700, SqlType::number},                         // numeric
+    {16, SqlType::boolean},                          // bool
+    {1082, SqlType::date},                           // date
+    {1114, SqlType::datetime},                       // timestamp
+    {1184, SqlType::datetime},                       // timestamptz
+    {1083, SqlType::time},                           // time
+    {1266, SqlType::time},                           // timetz
+    {1186, SqlType::duration},                       // interval
+    {114, SqlType::object, SqlType::string, true},   // json
+    {3802, SqlType::object, SqlType::string, true},  // jsonb
+    {1005, SqlType::array, SqlType::integer},        // int2[]
+    {1007, SqlType::array, SqlType::integer},        // int4[]
+    {1016, SqlType::array, SqlType::integer},        // int8[]
+    {1028, SqlType::array, SqlType::integer},        // oid[]
+    {1021, SqlType::array, SqlType::number},         // float4[]
+    {1022, SqlType::array, SqlType::number},         // float8[]
+    {1231, SqlType::array, SqlType::number},         // numeric[]
+    {1000, SqlType::array, SqlType::boolean},        // bool[]
+    {199, SqlType::array, SqlType::object},          // json[]
+    {3807, SqlType::array, SqlType::object},         // jsonb[]
+    {1009, SqlType::array},                          // text[]
+    {1015, SqlType::array},                          // varchar[]
+    {1014, SqlType::array},                          // bpchar[]
+    {1003, SqlType::array},                          // name[]
+    {2951, SqlType::array},                          // uuid[]
+    {1182, SqlType::array},                          // date[]
+    {1115, SqlType::array},                          // timestamp[]
+    {1185, SqlType::array},                          // timestamptz[]
+    {1183, SqlType::array},                          // time[]
+    {1187, SqlType::array},                          // interval[]
+    {1041, SqlType::array},                          // inet[]
+    {651, SqlType::array},                           // cidr[]
+};
+
 SqlColumn column_of(const PGresult* result, int index) {
   SqlColumn column;
   column.name = PQfname(result, index);
-  switch (PQftype(result, index)) {
-    case 20:  // int8
-    case 21:  // int2
-    case 23:  // int4
-    case 26:  // oid
-      column.type = SqlType::integer;
+  const Oid oid = PQftype(result, index);
+  for (const auto& known : kTypes) {
+    if (known.oid == oid) {
+      column.type = known.type;
+      column.element = known.element;
+      column.json = known.json;
       break;
-    case 700:   // float4
-    case 701:   // float8
-    case 1700:  // numeric
-      column.type = SqlType::number;
-      break;
-    case 16:  // bool
-      column.type = SqlType::boolean;
-      break;
-    case 1082:  // date
-      column.type = SqlType::date;
-      break;
-    case 1114:  // timestamp
-    case 1184:  // timestamptz
-      column.type = SqlType::datetime;
-      break;
-    case 1083:  // time
-    case 1266:  // timetz
-      column.type = SqlType::time;
-      break;
-    case 1186:  // interval
-      column.type = SqlType::duration;
-      break;
-    case 114:   // json
-    case 3802:  // jsonb
-      column.type = SqlType::object;
-      column.json = true;
-      break;
-    case 1005:  // int2[]
-    case 1007:  // int4[]
-    case 1016:  // int8[]
-    case 1028:  // oid[]
-      column.type = SqlType::array;
-      column.element = SqlType::integer;
-      break;
-    case 1021:  // float4[]
-    case 1022:  // float8[]
-    case 1231:  // numeric[]
-      column.type = SqlType::array;
-      column.element = SqlType::number;
-      break;
-    case 1000:  // bool[]
-      column.type = SqlType::array;
-      column.element = SqlType::boolean;
-      break;
-    case 199:   // json[]
-    case 3807:  // jsonb[]
-      column.type = SqlType::array;
-      column.element = SqlType::object;
-      break;
-    case 1009:  // text[]
-    case 1015:  // varchar[]
-    case 1014:  // bpchar[]
-    case 1003:  // name[]
-    case 2951:  // uuid[]
-    case 1182:  // date[]
-    case 1115:  // timestamp[]
-    case 1185:  // timestamptz[]
-    case 1183:  // time[]
-    case 1187:  // interval[]
-    case 1041:  // inet[]
-    case 651:   // cidr[]
-      column.type = SqlType::array;
-      column.element = SqlType::string;
-      break;
-    default:
-      column.type = SqlType::string;
-      break;
+    }
   }
   return column;
 }
@@ -198,12 +180,8 @@ class Postgres final : public SqlDatabase {
   }
 
   SqlFailure lost(std::string_view what) const {
-    return {SqlFailure::Kind::connection,
-            fmt::format("{}: {}", what, trimmed_error(PQerrorMessage(conn_.get()))),
-            {},
-            {},
-            {},
-            {}};
+    return SqlFailure::of(SqlFailure::Kind::connection,
+                          fmt::format("{}: {}", what, trimmed_error(PQerrorMessage(conn_.get()))));
   }
 
   // Waits for the connection's socket; after an interrupt or the deadline, cancels the
@@ -258,11 +236,10 @@ bool Postgres::wait_readable(StepHost& host, Clock::time_point& deadline, std::o
     return false;
   }
   if (status == WaitStatus::interrupted) {
-    stopped = SqlFailure{
-        SqlFailure::Kind::interrupted, "the statement was cancelled on the server (interrupt)", {}, {}, {}, {}};
+    stopped = SqlFailure::of(SqlFailure::Kind::interrupted, "the statement was cancelled on the server (interrupt)");
   } else {
-    stopped = SqlFailure{
-        SqlFailure::Kind::timed_out, "the statement ran past the step's time limit and was cancelled", {}, {}, {}, {}};
+    stopped =
+        SqlFailure::of(SqlFailure::Kind::timed_out, "the statement ran past the step's time limit and was cancelled");
   }
   cancel();
   deadline = Clock::now() + kCancelGrace;
@@ -360,7 +337,7 @@ std::optional<SqlFailure> Postgres::run(std::string_view sql, std::span<const st
     if (in_rows) {
       in_rows = false;
       if (auto ended = sink.end_rows(complete && !failure); !ended) {
-        fail({SqlFailure::Kind::client, ended.error().message, {}, {}, {}, {}});
+        fail(SqlFailure::of(SqlFailure::Kind::client, ended.error().message));
       }
     }
   };
@@ -394,7 +371,7 @@ std::optional<SqlFailure> Postgres::run(std::string_view sql, std::span<const st
             }
             in_rows = true;
             if (auto begun = sink.begin_rows(std::move(described)); !begun) {
-              fail({SqlFailure::Kind::client, begun.error().message, {}, {}, {}, {}});
+              fail(SqlFailure::of(SqlFailure::Kind::client, begun.error().message));
               cancel();
             }
           }
@@ -414,7 +391,7 @@ std::optional<SqlFailure> Postgres::run(std::string_view sql, std::span<const st
                                                 static_cast<std::size_t>(PQgetlength(result.get(), 0, i))));
           }
           if (auto taken = sink.row(row); !taken) {
-            fail({SqlFailure::Kind::client, taken.error().message, {}, {}, {}, {}});
+            fail(SqlFailure::of(SqlFailure::Kind::client, taken.error().message));
             cancel();
           }
           break;
@@ -505,15 +482,14 @@ std::optional<SqlFailure> Postgres::set_statement_timeout(std::optional<std::chr
   if (!saved_timeout_) {
     auto current = query_value("show statement_timeout", {}, host);
     if (!current) {
-      return SqlFailure{
-          SqlFailure::Kind::server, "cannot read statement_timeout: " + current.error().message, {}, {}, {}, {}};
+      return SqlFailure::of(SqlFailure::Kind::server, "cannot read statement_timeout: " + current.error().message);
     }
     saved_timeout_ = current->value_or("0");
   }
   restore_pending_ = false;  // this step's end restores it
   const std::string value[] = {std::to_string(timeout->count())};
   if (auto set = query_value("select set_config('statement_timeout', $1, false)", value, host); !set) {
-    return SqlFailure{SqlFailure::Kind::server, "cannot set statement_timeout: " + set.error().message, {}, {}, {}, {}};
+    return SqlFailure::of(SqlFailure::Kind::server, "cannot set statement_timeout: " + set.error().message);
   }
   return std::nullopt;
 }
@@ -558,7 +534,7 @@ SqlOpened connect_postgres(const PgParameters& parameters, StepHost& host, Clock
   keywords.push_back(nullptr);
   values.push_back(nullptr);
   const auto failed = [](SqlFailure::Kind kind, std::string message) {
-    return SqlOpened{nullptr, {kind, std::move(message), {}, {}, {}, {}}};
+    return SqlOpened{nullptr, SqlFailure::of(kind, std::move(message))};
   };
   ConnPtr conn(PQconnectStartParams(keywords.data(), values.data(), 1));
   if (conn == nullptr) {
@@ -590,34 +566,6 @@ SqlOpened connect_postgres(const PgParameters& parameters, StepHost& host, Clock
     polling = PQconnectPoll(conn.get());
   }
   return {std::make_unique<Postgres>(std::move(conn)), {}};
-}
-
-std::string_view table_schema_name(SqlType type) noexcept {
-  switch (type) {
-    case SqlType::integer:
-      return "integer";
-    case SqlType::number:
-      return "number";
-    case SqlType::boolean:
-      return "boolean";
-    case SqlType::string:
-      return "string";
-    case SqlType::date:
-      return "date";
-    case SqlType::datetime:
-      return "datetime";
-    case SqlType::time:
-      return "time";
-    case SqlType::duration:
-      return "duration";
-    case SqlType::object:
-      return "object";
-    case SqlType::array:
-      return "array";
-    case SqlType::any:
-      break;
-  }
-  return "any";
 }
 
 }  // namespace tejun::exec

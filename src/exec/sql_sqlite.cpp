@@ -195,12 +195,10 @@ std::optional<SqlFailure> Sqlite::execute(std::string_view sql, std::span<const 
   if (rest.find_first_not_of(" \t\r\n") != std::string_view::npos && !rest.starts_with("--")) {
     // The statements were split where SQLite sees one statement go on: say so rather than
     // leave the rest unrun.
-    return SqlFailure{SqlFailure::Kind::client,
-                      "SQLite read this as more than one statement; put a ';' between them",
-                      {},
-                      {},
-                      {},
-                      static_cast<std::size_t>(tail - sql.data())};
+    auto split =
+        SqlFailure::of(SqlFailure::Kind::client, "SQLite read this as more than one statement; put a ';' between them");
+    split.position = static_cast<std::size_t>(tail - sql.data());
+    return split;
   }
   if (statement == nullptr) {
     return std::nullopt;  // only a comment
@@ -211,14 +209,10 @@ std::optional<SqlFailure> Sqlite::execute(std::string_view sql, std::span<const 
                            ? names.end()
                            : std::find(names.begin(), names.end(), std::string_view(name + 1));
     if (found == names.end()) {
-      return SqlFailure{SqlFailure::Kind::client,
-                        fmt::format("parameter {} is not a :name parameter; tejun binds only :name placeholders, "
-                                    "from the kernel's variables",
-                                    name == nullptr ? "?" : name),
-                        {},
-                        {},
-                        {},
-                        {}};
+      return SqlFailure::of(SqlFailure::Kind::client,
+                            fmt::format("parameter {} is not a :name parameter; tejun binds only :name placeholders, "
+                                        "from the kernel's variables",
+                                        name == nullptr ? "?" : name));
     }
     const auto& value = values[static_cast<std::size_t>(found - names.begin())];
     sqlite3_bind_text(statement.get(), i, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
@@ -247,24 +241,21 @@ std::optional<SqlFailure> Sqlite::execute(std::string_view sql, std::span<const 
         (void)sink.end_rows(false);
       }
       if (stopped_) {
-        return SqlFailure{
-            *stopped_,
-            *stopped_ == SqlFailure::Kind::interrupted
-                ? "the statement was stopped (interrupt)"
-                : (timeout_ ? fmt::format("canceling statement due to statement timeout ({} ms)", timeout_->count())
-                            : std::string("the statement ran past the step's time limit and was "
-                                          "stopped")),
-            *stopped_ == SqlFailure::Kind::interrupted ? "" : "57014",
-            {},
-            {},
-            {}};
+        if (*stopped_ == SqlFailure::Kind::interrupted) {
+          return SqlFailure::of(*stopped_, "the statement was stopped (interrupt)");
+        }
+        auto late = SqlFailure::of(
+            *stopped_, timeout_ ? fmt::format("canceling statement due to statement timeout ({} ms)", timeout_->count())
+                                : std::string("the statement ran past the step's time limit and was stopped"));
+        late.sqlstate = "57014";
+        return late;
       }
       return failure(sql);
     }
     if (!begun) {
       begun = true;
       if (auto started = sink.begin_rows(describe(statement.get(), true)); !started) {
-        return SqlFailure{SqlFailure::Kind::client, started.error().message, {}, {}, {}, {}};
+        return SqlFailure::of(SqlFailure::Kind::client, started.error().message);
       }
     }
     for (int i = 0; i < columns; ++i) {
@@ -293,17 +284,17 @@ std::optional<SqlFailure> Sqlite::execute(std::string_view sql, std::span<const 
     }
     if (auto taken = sink.row(row); !taken) {
       (void)sink.end_rows(false);
-      return SqlFailure{SqlFailure::Kind::client, taken.error().message, {}, {}, {}, {}};
+      return SqlFailure::of(SqlFailure::Kind::client, taken.error().message);
     }
   }
   if (columns > 0) {
     if (!begun) {
       if (auto started = sink.begin_rows(describe(statement.get(), false)); !started) {
-        return SqlFailure{SqlFailure::Kind::client, started.error().message, {}, {}, {}, {}};
+        return SqlFailure::of(SqlFailure::Kind::client, started.error().message);
       }
     }
     if (auto ended = sink.end_rows(true); !ended) {
-      return SqlFailure{SqlFailure::Kind::client, ended.error().message, {}, {}, {}, {}};
+      return SqlFailure::of(SqlFailure::Kind::client, ended.error().message);
     }
     return std::nullopt;
   }
@@ -319,14 +310,9 @@ SqlOpened open_sqlite(const std::string& path) {
       sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, nullptr);
   std::unique_ptr<sqlite3, DbDeleter> db(raw);
   if (opened != SQLITE_OK) {
-    return {nullptr,
-            {SqlFailure::Kind::connection,
-             fmt::format("cannot open the SQLite database {}: {}", path,
-                         db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(opened)),
-             {},
-             {},
-             {},
-             {}}};
+    return {nullptr, SqlFailure::of(SqlFailure::Kind::connection,
+                                    fmt::format("cannot open the SQLite database {}: {}", path,
+                                                db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(opened)))};
   }
   sqlite3_extended_result_codes(db.get(), 1);
   sqlite3_busy_timeout(db.get(), 5000);

@@ -152,6 +152,33 @@ std::vector<SqlStatement> split_sql(std::string_view sql) {
   return statements;
 }
 
+std::vector<std::string> split_magic_words(std::string_view args) {
+  std::vector<std::string> result;
+  std::size_t i = 0;
+  while (i < args.size()) {
+    while (i < args.size() && (args[i] == ' ' || args[i] == '\t')) {
+      ++i;
+    }
+    if (i == args.size()) {
+      break;
+    }
+    std::string word;
+    while (i < args.size() && args[i] != ' ' && args[i] != '\t') {
+      if (args[i] == '"' || args[i] == '\'') {
+        const char quote = args[i++];
+        while (i < args.size() && args[i] != quote) {
+          word += args[i++];
+        }
+        ++i;
+      } else {
+        word += args[i++];
+      }
+    }
+    result.push_back(std::move(word));
+  }
+  return result;
+}
+
 std::vector<SqlParameter> find_sql_parameters(std::string_view statement) {
   std::vector<SqlParameter> parameters;
   std::size_t i = 0;

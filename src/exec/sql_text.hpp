@@ -26,6 +26,9 @@ struct SqlStatement {
 // and comments are left out.
 [[nodiscard]] std::vector<SqlStatement> split_sql(std::string_view sql);
 
+// The words of a magic's line (%%sql, %connect): split at blanks, '…' and "…" group.
+[[nodiscard]] std::vector<std::string> split_magic_words(std::string_view args);
+
 // A :name placeholder in a statement.
 struct SqlParameter {
   std::string name;

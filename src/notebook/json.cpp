@@ -71,6 +71,16 @@ const Json* find_member(const JsonObject& object, std::string_view key) {
   return nullptr;
 }
 
+const JsonObject* object_member(const JsonObject& object, std::string_view key) {
+  const auto* value = find_member(object, key);
+  return value != nullptr && value->is_object() ? &value->as_object() : nullptr;
+}
+
+std::string string_member(const JsonObject* object, std::string_view key) {
+  const auto* value = object == nullptr ? nullptr : find_member(*object, key);
+  return value != nullptr && value->is_string() ? value->as_string() : std::string();
+}
+
 Json* find_member(JsonObject& object, std::string_view key) {
   return const_cast<Json*>(find_member(std::as_const(object), key));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
 }

@@ -100,6 +100,10 @@ class Json {
 // with a key wins, as in Python's json module.
 [[nodiscard]] const Json* find_member(const JsonObject& object, std::string_view key);
 [[nodiscard]] Json* find_member(JsonObject& object, std::string_view key);
+// The member `key` when it is an object, else null.
+[[nodiscard]] const JsonObject* object_member(const JsonObject& object, std::string_view key);
+// The member `key` of `object` (which may be null) when it is a string, else "".
+[[nodiscard]] std::string string_member(const JsonObject* object, std::string_view key);
 void set_member(JsonObject& object, std::string_view key, Json value);
 bool erase_member(JsonObject& object, std::string_view key);
 // Removes all but the last of members with the same key, as Python's json module reads them.

@@ -26,6 +26,8 @@ namespace {
 
 using notebook::Json;
 using notebook::JsonObject;
+using notebook::object_member;
+using notebook::string_member;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
@@ -35,16 +37,6 @@ constexpr auto kShutdownGrace = milliseconds(5000);   // for the kernel to stop 
 constexpr auto kIdleAfterReply = milliseconds(5000);  // nbclient waits 4 s for iopub after a reply
 
 // ---- small helpers ----
-
-const JsonObject* object_member(const JsonObject& object, std::string_view key) {
-  const auto* value = notebook::find_member(object, key);
-  return value != nullptr && value->is_object() ? &value->as_object() : nullptr;
-}
-
-std::string string_member(const JsonObject* object, std::string_view key) {
-  const auto* value = object == nullptr ? nullptr : notebook::find_member(*object, key);
-  return value != nullptr && value->is_string() ? value->as_string() : std::string();
-}
 
 std::string content_string(const boost::json::object& object, std::string_view key) {
   const auto* value = object.if_contains(key);
@@ -488,10 +480,7 @@ StepResult Run::run_step(StepRecord& step, const std::string& request) {
   }
   // With every step sent at once, this process may turn to a step after the kernel has run
   // it: the kernel's own times say when it ran.
-  const auto text_of = [&](std::string_view key) {
-    const auto* value = notebook::find_member(execution, key);
-    return value != nullptr && value->is_string() ? value->as_string() : std::string();
-  };
+  const auto text_of = [&](std::string_view key) { return string_member(&execution, key); };
   const auto busy = parse_utc(text_of("iopub.status.busy"));
   const auto done = parse_utc(text_of("iopub.status.idle"));
   if (busy && done && *done >= *busy) {

@@ -19,16 +19,8 @@ namespace {
 
 using base::ascii_lowercase;
 using notebook::JsonObject;
-
-const JsonObject* object_member(const JsonObject& object, std::string_view key) {
-  const auto* value = notebook::find_member(object, key);
-  return value != nullptr && value->is_object() ? &value->as_object() : nullptr;
-}
-
-std::string string_member(const JsonObject* object, std::string_view key) {
-  const auto* value = object == nullptr ? nullptr : notebook::find_member(*object, key);
-  return value != nullptr && value->is_string() ? value->as_string() : std::string();
-}
+using notebook::object_member;
+using notebook::string_member;
 
 std::string step_language(const notebook::Cell& cell) {
   const auto* tejun = object_member(cell.metadata, notebook::kTejunMetadataKey);

@@ -1105,8 +1105,9 @@ select * from run_people order by id
 """
 
 
-class ReviewFindings(SqlTestCase):
-    """Defects a review found, each with the input that showed it."""
+class EdgeCases(SqlTestCase):
+    """Inputs that once broke SQL steps (passwords in odd places, odd bytes, transactions
+    around --timeout, trigger bodies, COPY), each kept as a test."""
 
     def test_a_password_with_a_slash_in_a_literal_url_is_never_shown(self):
         secret = "Xk3/9aZsecret"

@@ -1,6 +1,6 @@
-// What SQL steps show: a result as a psql-like text table, an HTML table and
-// application/vnd.dataresource+json; command tags and notices as streams; or all rows to a
-// CSV file (--out). Every name and value is masked before it is shown or written.
+// Where a SQL statement's rows go as they arrive: the front end (DisplaySink: the first
+// screen at once, then the total) or a CSV file that appears only when complete (CsvSink,
+// --out). Every name and value is masked before it is shown or written.
 #pragma once
 
 #include <cstddef>
@@ -10,27 +10,11 @@
 
 #include "exec/secrets.hpp"
 #include "exec/sql_database.hpp"
+#include "exec/sql_table.hpp"
 #include "exec/step_host.hpp"
 #include "notebook/file_io.hpp"
 
 namespace tejun::exec {
-
-// Rows kept to show (the first `limit`); the total is counted while the rest stream by.
-struct SqlTable {
-  std::vector<SqlColumn> columns;
-  std::vector<std::vector<std::optional<std::string>>> rows;
-  std::size_t total = 0;
-  enum class State : std::uint8_t { counting, complete, stopped } state = State::complete;
-};
-
-// The three MIME types of a result.
-[[nodiscard]] MimeBundle render_sql_table(const SqlTable& table);
-[[nodiscard]] std::string sql_text_table(const SqlTable& table);
-[[nodiscard]] std::string sql_html_table(const SqlTable& table);
-[[nodiscard]] std::string sql_data_resource(const SqlTable& table);
-
-// One RFC 4180 field: quoted when it holds , " CR or LF (or is empty and not NULL).
-void append_csv_field(std::string& line, const SqlValue& value);
 
 // Shows each statement's results in the front end as they arrive: the first screen once
 // `limit` rows are in, then the total when the statement ends (update_display_data).

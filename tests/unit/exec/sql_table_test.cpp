@@ -1,4 +1,4 @@
-#include "exec/sql_results.hpp"
+#include "exec/sql_table.hpp"
 
 #include <gtest/gtest.h>
 
