@@ -15,4 +15,10 @@ namespace tejun::base {
   return lower;
 }
 
+[[nodiscard]] inline std::string ascii_uppercase(std::string_view text) {
+  std::string upper(text);
+  std::ranges::transform(upper, upper.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return upper;
+}
+
 }  // namespace tejun::base

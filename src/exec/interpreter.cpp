@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <unordered_map>
 
 namespace tejun::exec {
@@ -114,7 +117,26 @@ std::string_view shell_part(std::string_view code) {
   return code;
 }
 
-Interpreter::Interpreter(ShellOptions options) : options_(options), session_(std::move(options), secrets_) {}
+Interpreter::Interpreter(ShellOptions options) : options_(options), session_(std::move(options), secrets_) {
+  // A token or password the kernel was started with (the hub injects GITLAB_ACCESS_TOKEN) is
+  // masked from the first step on.
+  constexpr std::size_t kShortest = 8;  // as GitLab: shorter values would mask ordinary words
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const auto equals = text.find('=');
+    if (equals != std::string_view::npos && text.size() - equals - 1 >= kShortest &&
+        is_secret_name(text.substr(0, equals))) {
+      secrets_.add(std::string(text.substr(equals + 1)));
+    }
+  }
+}
+
+Interpreter::~Interpreter() {
+  if (!variable_files_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(variable_files_, ignored);
+  }
+}
 
 std::optional<StepError> Interpreter::execute(std::string_view code, StepHost& host, const ExecuteOptions& options) {
   Context context{host, options};
@@ -189,6 +211,9 @@ std::optional<StepError> Interpreter::run_cell_magic(std::string_view name, std:
   if (name == "sql") {
     return run_sql(args, body, context);
   }
+  if (name == "http") {
+    return run_http(args, body, context);
+  }
   if (name == "markdown" || name == "html") {
     const std::string text = secrets_.mask(body);
     context.host.display({{name == "html" ? "text/html" : "text/markdown", text}, {"text/plain", text}}, false);
@@ -204,7 +229,8 @@ std::optional<StepError> Interpreter::run_line_magic(std::string_view name, std:
       {"env", &Interpreter::run_env},           {"cd", &Interpreter::run_cd},
       {"load_env", &Interpreter::run_load_env}, {"timeout", &Interpreter::run_timeout},
       {"confirm", &Interpreter::run_confirm},   {"secret", &Interpreter::run_secret},
-      {"connect", &Interpreter::run_connect},   {"disconnect", &Interpreter::run_disconnect}};
+      {"connect", &Interpreter::run_connect},   {"disconnect", &Interpreter::run_disconnect},
+      {"gitlab", &Interpreter::run_gitlab}};
   if (const auto found = kLineMagics.find(name); found != kLineMagics.end()) {
     return (this->*(found->second))(args, context);
   }
@@ -231,6 +257,34 @@ std::string Interpreter::take_pending() {
 
 base::Result<std::string> Interpreter::capture(std::string_view code) {
   return session_.capture(take_pending() + std::string(code));
+}
+
+base::Result<std::map<std::string, std::optional<std::string>, std::less<>>> Interpreter::session_variables(
+    const std::vector<std::string>& names) {
+  std::map<std::string, std::optional<std::string>, std::less<>> values;
+  if (names.empty()) {
+    return values;
+  }
+  std::string script = "for __tejun_n in";
+  for (const auto& name : names) {
+    script += " " + name;
+  }
+  script += "; do if [[ -v $__tejun_n ]]; then printf '1%s\\0' \"${!__tejun_n}\"; else printf '0\\0'; fi; done";
+  auto answer = capture(script);
+  if (!answer) {
+    return answer.error();
+  }
+  std::string_view rest = *answer;
+  for (const auto& name : names) {
+    const auto end = rest.find('\0');
+    if (end == std::string_view::npos) {
+      return base::make_error(base::ErrorCode::io_error, "the shell gave no value for " + name);
+    }
+    const auto item = rest.substr(0, end);
+    values[name] = item.starts_with('1') ? std::optional<std::string>(item.substr(1)) : std::nullopt;
+    rest.remove_prefix(end + 1);
+  }
+  return values;
 }
 
 Completeness Interpreter::is_complete(std::string_view code) {

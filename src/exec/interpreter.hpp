@@ -15,6 +15,7 @@
 #include "exec/shell_syntax.hpp"
 #include "exec/sql_database.hpp"
 #include "exec/step_host.hpp"
+#include "integrations/gitlab/gitlab_client.hpp"
 
 namespace tejun::exec {
 
@@ -49,7 +50,7 @@ class Interpreter {
   Interpreter& operator=(const Interpreter&) = delete;
   Interpreter(Interpreter&&) = delete;
   Interpreter& operator=(Interpreter&&) = delete;
-  ~Interpreter() = default;
+  ~Interpreter();  // removes the files of GitLab file variables
 
   // Runs one step; nullopt when it succeeded. The error's evalue is masked.
   std::optional<StepError> execute(std::string_view code, StepHost& host, const ExecuteOptions& options);
@@ -93,7 +94,16 @@ class Interpreter {
   // sql_target, then sql_database: the step's error when there is no database.
   std::optional<StepError> open_database(std::string_view connection, const std::vector<std::string>& names,
                                          Context& context, SqlTarget& target, SqlDatabase*& database);
+  // HTTP steps (http_step.cpp) and %gitlab (gitlab_magic.cpp).
+  std::optional<StepError> run_http(std::string_view args, std::string_view body, Context& context);
+  std::optional<StepError> run_gitlab(std::string_view args, Context& context);
+  std::optional<StepError> gitlab_connect(const std::vector<std::string>& words, Context& context, bool quiet);
+  std::optional<StepError> gitlab_variables(const std::vector<std::string>& words, Context& context);
   std::optional<StepError> run_internal(const std::string& command, Context& context, std::string input = {});
+  // The session's values of `names` (bash variables, exported or not), in one trip to bash;
+  // nullopt for a name that is not set.
+  base::Result<std::map<std::string, std::optional<std::string>, std::less<>>> session_variables(
+      const std::vector<std::string>& names);
   [[nodiscard]] std::string session_directory() const;
   // Runs `code` quietly after the pending %env assignments and returns its stdout.
   base::Result<std::string> capture(std::string_view code);
@@ -117,6 +127,16 @@ class Interpreter {
     std::string key;
   };
   std::map<std::string, NamedConnection, std::less<>> named_connections_;
+  // %gitlab connect: where, with which token, as whom, and the default project.
+  struct GitlabLink {
+    integrations::gitlab::Connection connection;
+    integrations::gitlab::User user;
+    std::optional<integrations::gitlab::Project> project;  // the default project, if one was given
+  };
+  std::optional<GitlabLink> gitlab_;
+  // The private folder (0700) that holds file-type GitLab variables; removed with the kernel.
+  std::string variable_files_;
+  int variable_loads_ = 0;  // each load writes its files into a folder of its own
 };
 
 // `code` without its leading line magics, blank lines and comments, and without a %%bash,

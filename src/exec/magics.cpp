@@ -86,6 +86,12 @@ const std::vector<MagicHelp>& magic_table() {
       {"%env", "%env [NAME | NAME=value]",
        "Without arguments lists the environment; %env NAME shows one variable; %env NAME=value "
        "sets it for every later step. {OTHER} in the value is replaced by the variable OTHER."},
+      {"%gitlab", "%gitlab connect|whoami|project|variables [OPTIONS]",
+       "Talks to GitLab with the token in GITLAB_ACCESS_TOKEN (or PRIVATE_TOKEN, or --token-env NAME), at GITLAB_URL "
+       "(or CI_SERVER_URL, or --url). connect [--project ID_OR_PATH] [--timeout SECONDS] checks the token; whoami "
+       "and project [ID_OR_PATH] show who and which project; variables [--environment NAME] [--only K1,K2] "
+       "[--prefix P] [--unprotected] loads the project's CI/CD variables as a job on that environment sees them "
+       "(instance, groups, project; masked ones print as [MASKED], file ones become paths), all or none."},
       {"%load_env", "%load_env FILE",
        "Sets the variables of a .env file (NAME=value lines, # comments, quoted values)."},
       {"%lsmagic", "%lsmagic", "Lists the magics."},
@@ -94,6 +100,11 @@ const std::vector<MagicHelp>& magic_table() {
       {"%timeout", "%timeout SECONDS", "Stops every later step that runs longer than SECONDS (0 or off: no limit)."},
       {"%%bash", "%%bash", "Runs the rest of the cell as shell code in the session (the default)."},
       {"%%html", "%%html", "Shows the rest of the cell as HTML."},
+      {"%%http", "%%http [--timeout SECONDS] [--fail] [--out FILE] [--limit BYTES]",
+       "Sends the HTTP request in the rest of the cell (.http format: METHOD URL, header lines, a blank line, the "
+       "body; ### between requests) and shows the status, headers and body (JSON pretty-printed). {VAR} is "
+       "replaced by the variable VAR. --fail makes 4xx and 5xx fail the step; --out FILE saves the whole body; "
+       "--limit cuts the shown body (102400 bytes unless it says otherwise)."},
       {"%%markdown", "%%markdown", "Shows the rest of the cell as Markdown."},
       {"%%sh", "%%sh", "Same as %%bash."},
       {"%%sql", "%%sql [CONNECTION] [--limit N] [--out FILE] [--timeout SECONDS]",

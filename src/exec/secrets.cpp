@@ -2,7 +2,32 @@
 
 #include <algorithm>
 
+#include "base/text.hpp"
+
 namespace tejun::exec {
+
+bool is_secret_name(std::string_view name) noexcept {
+  const std::string upper = base::ascii_uppercase(name);
+  for (const std::string_view word : {"TOKEN", "PASSWORD", "PASSWD", "SECRET", "PRIVATE_KEY"}) {
+    if (upper.find(word) != std::string::npos) {
+      return true;
+    }
+  }
+  return upper.ends_with("_KEY");
+}
+
+bool is_secret_header(std::string_view name) noexcept {
+  const std::string lower = base::ascii_lowercase(name);
+  if (lower == "authorization" || lower == "proxy-authorization" || lower == "cookie") {
+    return true;
+  }
+  for (const std::string_view word : {"token", "secret", "api-key", "apikey", "password"}) {
+    if (lower.find(word) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
 
 namespace {
 

@@ -10,6 +10,13 @@ namespace tejun::exec {
 
 inline constexpr std::string_view kMaskedText = "[MASKED]";
 
+// A variable name that says it holds a secret: one containing TOKEN, PASSWORD, PASSWD,
+// SECRET or PRIVATE_KEY, or ending in _KEY (GITLAB_ACCESS_TOKEN, DB_PASSWORD, AWS_SECRET_ACCESS_KEY).
+[[nodiscard]] bool is_secret_name(std::string_view name) noexcept;
+// A request header whose value is a credential: Authorization, Proxy-Authorization, Cookie,
+// PRIVATE-TOKEN, JOB-TOKEN, and any name containing "token", "secret" or "api-key".
+[[nodiscard]] bool is_secret_header(std::string_view name) noexcept;
+
 class Secrets {
  public:
   // Empty values are ignored (they would match everywhere).

@@ -87,25 +87,11 @@ base::Result<Interpreter::SqlTarget> Interpreter::sql_target(std::string_view co
     }
   }
   if (!wanted.empty()) {
-    std::string script = "for __tejun_n in";
-    for (const auto& name : wanted) {
-      script += " " + name;
+    auto values = session_variables(wanted);
+    if (!values) {
+      return values.error();
     }
-    script += "; do if [[ -v $__tejun_n ]]; then printf '1%s\\0' \"${!__tejun_n}\"; else printf '0\\0'; fi; done";
-    auto answer = capture(script);
-    if (!answer) {
-      return answer.error();
-    }
-    std::string_view rest = *answer;
-    for (const auto& name : wanted) {
-      const auto end = rest.find('\0');
-      if (end == std::string_view::npos) {
-        return base::make_error(base::ErrorCode::io_error, "the shell gave no value for " + name);
-      }
-      const auto item = rest.substr(0, end);
-      target.variables[name] = item.starts_with('1') ? std::optional<std::string>(item.substr(1)) : std::nullopt;
-      rest.remove_prefix(end + 1);
-    }
+    target.variables = std::move(*values);
   }
   const auto variable = [&target](std::string_view name) -> std::optional<std::string> {
     const auto found = target.variables.find(name);

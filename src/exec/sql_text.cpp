@@ -1,5 +1,7 @@
 #include "exec/sql_text.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -332,6 +334,37 @@ std::vector<std::string> url_placeholders(std::string_view url) {
   return names;
 }
 
+namespace {
+
+base::Error unset_placeholder(std::string_view name, std::string_view where) {
+  return base::make_error(
+      base::ErrorCode::invalid_argument,
+      fmt::format("{{{0}}} in {1}: no variable {0} is set in the kernel (set it with %env {0}=…)", name, where));
+}
+
+}  // namespace
+
+base::Result<std::string> fill_placeholders(std::string_view text, const VariableLookup& lookup,
+                                            std::string_view where) {
+  std::string filled;
+  filled.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto length = placeholder_length(text, i);
+    if (length == 0) {
+      filled += text[i];
+      continue;
+    }
+    const auto name = text.substr(i + 1, length);
+    const auto value = lookup(name);
+    if (!value) {
+      return unset_placeholder(name, where);
+    }
+    filled += *value;
+    i += length + 1;
+  }
+  return filled;
+}
+
 base::Result<std::string> fill_url(std::string_view url, const VariableLookup& lookup) {
   // Where the host part is depends on the placeholders' values; find it in the template
   // with the placeholders blanked, which keeps '@' and '/' of the template itself.
@@ -353,9 +386,7 @@ base::Result<std::string> fill_url(std::string_view url, const VariableLookup& l
     const auto name = url.substr(i + 1, length);
     const auto value = lookup(name);
     if (!value) {
-      return base::make_error(base::ErrorCode::invalid_argument,
-                              "{" + std::string(name) + "} in the connection URL: no variable " + std::string(name) +
-                                  " is set in the kernel (set it with %env " + std::string(name) + "=…)");
+      return unset_placeholder(name, "the connection URL");
     }
     filled += i >= host_begin && i < host_end ? *value : percent_encode(*value);
     i += length + 1;

@@ -64,6 +64,11 @@ using VariableLookup = std::function<std::optional<std::string>(std::string_view
 // The names of the {VAR} placeholders in a URL template.
 [[nodiscard]] std::vector<std::string> url_placeholders(std::string_view url);
 
+// `text` with every {VAR} replaced by the variable's value as it is. Fails naming the first
+// variable that is not set, and `where` the text is ("the request").
+[[nodiscard]] base::Result<std::string> fill_placeholders(std::string_view text, const VariableLookup& lookup,
+                                                          std::string_view where);
+
 // `url` with every {VAR} replaced: percent-encoded in the user, password, path and query
 // parts, as it is in the host[:port] part. Fails naming the first variable that is not set.
 [[nodiscard]] base::Result<std::string> fill_url(std::string_view url, const VariableLookup& lookup);

@@ -34,7 +34,7 @@ void JsonWriter::new_line() {
   }
   static constexpr std::string_view kIndent = "\n                                                                ";
   out_.push_back('\n');
-  std::size_t indent = levels_.size();
+  std::size_t indent = levels_.size() * (style_ == Style::readable ? 2 : 1);
   while (indent > 0) {
     const std::size_t piece = std::min(indent, kIndent.size() - 1);
     out_.append(kIndent.substr(1, piece));
@@ -156,6 +156,14 @@ void JsonWriter::value(const Json& value) {
 
 void JsonWriter::object(const JsonObject& object) {
   begin_object();
+  if (style_ == Style::readable) {
+    for (const auto& [name, member] : object) {
+      key(name);
+      value(member);
+    }
+    end_object();
+    return;
+  }
   for (const JsonMember* member : sorted_members(object)) {
     key(member->first);
     value(member->second);
@@ -172,6 +180,14 @@ std::string JsonWriter::compact(const Json& value) {
   TextOutput out(text);
   JsonWriter(out, Style::compact).value(value);
   (void)out.flush();  // a string sink cannot fail
+  return text;
+}
+
+std::string JsonWriter::readable(const Json& value) {
+  std::string text;
+  TextOutput out(text);
+  JsonWriter(out, Style::readable).value(value);
+  (void)out.flush();
   return text;
 }
 

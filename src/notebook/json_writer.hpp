@@ -1,6 +1,7 @@
 // Writes JSON exactly as Python's json.dumps(indent=1, sort_keys=True, ensure_ascii=False)
 // does, which is how Jupyter writes notebooks, so files written by Jupyter round-trip
-// without a diff; or compact, on one line.
+// without a diff; compact, on one line; or readable, for people (indented by two, members
+// in the order they came).
 #pragma once
 
 #include <cstddef>
@@ -16,7 +17,7 @@ namespace tejun::notebook {
 
 class JsonWriter {
  public:
-  enum class Style : std::uint8_t { python, compact };
+  enum class Style : std::uint8_t { python, compact, readable };
 
   explicit JsonWriter(TextOutput& out, Style style = Style::python) : out_(out), style_(style) {}
 
@@ -39,6 +40,8 @@ class JsonWriter {
   [[nodiscard]] static std::vector<const JsonMember*> sorted_members(const JsonObject& object);
   // One line, no spaces: {"a":1,"b":[true]}.
   [[nodiscard]] static std::string compact(const Json& value);
+  // Indented by two spaces, members in their order: a response body shown to a person.
+  [[nodiscard]] static std::string readable(const Json& value);
 
  private:
   struct Level {

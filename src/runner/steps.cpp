@@ -39,19 +39,21 @@ bool is_blank(std::string_view text) {
   return text.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos;
 }
 
-// The attributes of a ```sql fence that are %%sql options: {connection=db limit=50
-// out=rows.csv timeout=30} becomes " db --limit 50 --out rows.csv --timeout 30".
+// The attributes of a ```sql or ```http fence that are options of its cell magic:
+// {connection=db limit=50 out=rows.csv timeout=30} becomes " db --limit 50 --out rows.csv
+// --timeout 30"; {fail=true} on an http fence becomes " --fail".
 std::string magic_arguments(const notebook::Cell& cell) {
   const auto* tejun = object_member(cell.metadata, notebook::kTejunMetadataKey);
   const auto* attributes = tejun == nullptr ? nullptr : object_member(*tejun, "attributes");
-  if (attributes == nullptr || step_language(cell) != "sql") {
+  const auto language = step_language(cell);
+  if (attributes == nullptr || (language != "sql" && language != "http")) {
     return {};
   }
   std::string arguments;
   const auto quoted = [](const std::string& value) {
     return value.find_first_of(" \t") == std::string::npos ? value : "'" + value + "'";
   };
-  if (auto connection = string_member(attributes, "connection"); !connection.empty()) {
+  if (auto connection = string_member(attributes, "connection"); !connection.empty() && language == "sql") {
     arguments += " " + quoted(connection);
   }
   for (const std::string_view option : {"limit", "out", "timeout"}) {
@@ -61,6 +63,10 @@ std::string magic_arguments(const notebook::Cell& cell) {
     }
     const std::string text = value->is_string() ? value->as_string() : notebook::JsonWriter::compact(*value);
     arguments += fmt::format(" --{} {}", option, quoted(text));
+  }
+  if (const auto* fail = notebook::find_member(*attributes, "fail"); fail != nullptr && language == "http") {
+    const bool on = fail->is_bool() ? fail->as_bool() : (fail->is_string() && fail->as_string() != "false");
+    arguments += on ? " --fail" : "";
   }
   return arguments;
 }
