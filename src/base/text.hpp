@@ -15,6 +15,15 @@ namespace tejun::base {
   return lower;
 }
 
+// `text` without leading and trailing `blanks`.
+[[nodiscard]] inline std::string_view trim(std::string_view text, std::string_view blanks = " \t\r\n") {
+  const auto first = text.find_first_not_of(blanks);
+  if (first == std::string_view::npos) {
+    return {};
+  }
+  return text.substr(first, text.find_last_not_of(blanks) - first + 1);
+}
+
 [[nodiscard]] inline std::string ascii_uppercase(std::string_view text) {
   std::string upper(text);
   std::ranges::transform(upper, upper.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });

@@ -11,15 +11,7 @@
 namespace tejun::exec {
 namespace {
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
+using base::trim;
 
 bool is_method(std::string_view word) {
   static constexpr std::array<std::string_view, 9> kMethods = {"GET",  "POST",    "PUT",   "PATCH",  "DELETE",

@@ -8,18 +8,12 @@
 #include <filesystem>
 #include <unordered_map>
 
+#include "base/text.hpp"
+
 namespace tejun::exec {
 namespace {
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.front() == '\r')) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
+using base::trim;
 
 // Splits "%name args" (without the percent signs) into name and args.
 std::pair<std::string_view, std::string_view> split_magic(std::string_view line) {

@@ -1,5 +1,7 @@
 #include "notebook/markdown_text.hpp"
 
+#include "base/text.hpp"
+
 namespace tejun::notebook {
 
 // The input split into lines, each with its line break: \n, \r\n or a lone \r, as
@@ -29,11 +31,7 @@ std::string_view without_line_break(std::string_view line) {
 }
 
 std::string_view trim(std::string_view text) {
-  const std::size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) {
-    return {};
-  }
-  return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+  return base::trim(text);
 }
 
 }  // namespace tejun::notebook

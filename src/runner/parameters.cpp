@@ -24,16 +24,7 @@ using notebook::Json;
 using notebook::JsonNumber;
 
 std::string_view trim(std::string_view text) {
-  const auto is_space = [](char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-  };
-  while (!text.empty() && is_space(text.front())) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && is_space(text.back())) {
-    text.remove_suffix(1);
-  }
-  return text;
+  return base::trim(text, " \t\n\r\f\v");
 }
 
 bool is_digit(char c) {

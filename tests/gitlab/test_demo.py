@@ -13,34 +13,21 @@ password nor the token in the saved notebook or in what `tejun run` printed.
 Runs as `python3 -m unittest -v test_demo` in this folder with $TEJUN the tejun binary.
 """
 
-import json
-import os
 import pathlib
 import re
 import shutil
-import subprocess
-import sys
-import tempfile
 import unittest
 import urllib.parse
 
-HERE = pathlib.Path(__file__).resolve().parent
-# The shared helpers: tests/python (the fake, the cluster) and tests/protocol (the Jupyter sandbox).
-for folder in (HERE.parent / "python", HERE.parent / "protocol"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+# gitlab_kernel puts tests/python (the cluster) and tests/protocol (the Jupyter sandbox) on the path.
+from gitlab_kernel import ALICE_TOKEN, SKIPPED, GitlabFake, alice_on_runbooks
+import kernel_test_support as support
+from postgres_cluster import PostgresCluster
+from run_outputs import code_cells, dataresource, error_outputs, read_saved, stream_text, tejun_run
+from tejun_test_support import Secrets, folder_for
 
-import nbformat  # noqa: E402
-
-import kernel_test_support as support  # noqa: E402
-from gitlab_fake import ALICE_TOKEN, GitlabFake  # noqa: E402
-from postgres_cluster import PostgresCluster  # noqa: E402
-
-TEJUN = os.environ.get("TEJUN", "tejun")
-EXAMPLES = HERE.parent.parent / "examples"
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent.parent / "examples"
 DEADLINE = 120  # seconds for one run of the demo
-DATARESOURCE = "application/vnd.dataresource+json"
-SKIPPED = "%gitlab variables: skipped"
 
 # The demo's database role. The cluster's own password ("p@ss:w/rd%1") cannot be a masked GitLab
 # variable ('%' is not allowed), so the demo connects as a role of its own whose password can:
@@ -52,35 +39,24 @@ MASKABLE = re.compile(r"[\w@:.~+/=-]{8,}")  # GitLab's rule for a masked value, 
 
 CLUSTER = None
 FAKE = None
-SANDBOX = None
-SECRETS = []  # texts that must never appear in a saved notebook or a run's output
+SECRETS = Secrets()  # texts that must never appear in a saved notebook or a run's output
 
 
 def setUpModule():
-    global CLUSTER, FAKE, SANDBOX
+    global CLUSTER, FAKE
     assert MASKABLE.fullmatch(DB_PASSWORD)
     CLUSTER = PostgresCluster()
-    try:
-        FAKE = GitlabFake()
-        CLUSTER.psql(f"create role {DB_USER} login password '{DB_PASSWORD}'", database="postgres")
-        CLUSTER.psql(f"create database {DB_NAME}", database="postgres")
-        point_the_variables_at_the_cluster()
-        # `tejun run` looks the kernel `tejun` up: this $TEJUN's, installed into a throwaway tree.
-        # ipykernel's `python3` is still found in /usr/share/jupyter.
-        SANDBOX = support.JupyterSandbox("tejun")
-        for secret in (DB_PASSWORD, ALICE_TOKEN, CLUSTER.password):
-            SECRETS.extend({secret, urllib.parse.quote(secret, safe="")})
-    except BaseException:
-        tearDownModule()
-        raise
-
-
-def tearDownModule():
-    if SANDBOX is not None:
-        SANDBOX.close()
-    if FAKE is not None:
-        FAKE.stop()
-    CLUSTER.stop()
+    unittest.addModuleCleanup(CLUSTER.stop)
+    FAKE = GitlabFake()
+    unittest.addModuleCleanup(FAKE.stop)
+    CLUSTER.psql(f"create role {DB_USER} login password '{DB_PASSWORD}'", database="postgres")
+    CLUSTER.psql(f"create database {DB_NAME}", database="postgres")
+    point_the_variables_at_the_cluster()
+    # `tejun run` looks the kernel `tejun` up: this $TEJUN's, installed into a throwaway tree.
+    # ipykernel's `python3` is still found in /usr/share/jupyter.
+    unittest.addModuleCleanup(support.JupyterSandbox("tejun").close)
+    for secret in (DB_PASSWORD, ALICE_TOKEN, CLUSTER.password):
+        SECRETS.extend({secret, urllib.parse.quote(secret, safe="")})
 
 
 def point_the_variables_at_the_cluster():
@@ -96,19 +72,6 @@ def point_the_variables_at_the_cluster():
         raise AssertionError(f"DB_PASSWORD is not the masked test password: {password['masked']=}")
 
 
-def clean_environment(**extra):
-    """The sandbox's environment without anything that picks a GitLab, a CI job or a database, plus EXTRA."""
-    environment = {name: value for name, value in os.environ.items()
-                   if not name.startswith(("GITLAB_", "CI_", "PG"))
-                   and name not in ("PRIVATE_TOKEN", "DATABASE_URL", "TMPDIR")}
-    environment.update(extra)
-    return environment
-
-
-def code_cells(notebook):
-    return [cell for cell in notebook.cells if cell.cell_type == "code"]
-
-
 def output_texts(cell):
     """Each output of CELL as text: a stream's text, a display's text/plain and text/html, an error's."""
     texts = []
@@ -122,9 +85,9 @@ def output_texts(cell):
     return texts
 
 
-def stream_text(notebook, name):
-    return "".join(o["text"] for cell in code_cells(notebook) for o in cell.outputs
-                   if o["output_type"] == "stream" and o["name"] == name)
+def all_streams(notebook, name):
+    """What every step of NOTEBOOK wrote on the stream NAME."""
+    return "".join(stream_text(cell, name) for cell in code_cells(notebook))
 
 
 def table_rows(notebook):
@@ -132,9 +95,7 @@ def table_rows(notebook):
     rows = []
     for cell in code_cells(notebook):
         for output in cell.outputs:
-            resource = output.get("data", {}).get(DATARESOURCE)
-            if isinstance(resource, str):  # a notebook may hold JSON MIME types as text
-                resource = json.loads(resource)
+            resource = dataresource(output)
             if resource:
                 rows.extend(resource.get("data", []))
     return rows
@@ -144,9 +105,7 @@ class Demo(unittest.TestCase):
     maxDiff = None
 
     def setUp(self):
-        folder = tempfile.TemporaryDirectory(prefix="gitlab-demo-test-")
-        self.addCleanup(folder.cleanup)
-        self.work = pathlib.Path(folder.name).resolve()
+        self.work = folder_for(self, "gitlab-demo-test-")
         self.tmp = self.work / "tmp"
         self.tmp.mkdir()
 
@@ -157,34 +116,23 @@ class Demo(unittest.TestCase):
         example = EXAMPLES / name
         self.assertTrue(example.is_file(), f"examples/{name} is not there")
         shutil.copy(example, self.work / name)
-        environment = clean_environment(GITLAB_URL=FAKE.url, GITLAB_PROJECT_ID="42", GITLAB_ACCESS_TOKEN=ALICE_TOKEN,
-                                        TMPDIR=str(self.tmp), PYDEVD_DISABLE_FILE_VALIDATION="1")
-        result = subprocess.run([TEJUN, "run", name, "out.ipynb", *options], cwd=self.work, env=environment,
-                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=DEADLINE)
-        output = self.work / "out.ipynb"
-        self.assertTrue(output.is_file(), f"no out.ipynb: exit {result.returncode}\n{result.stderr}")
-        saved = output.read_text(encoding="utf-8")
-        for secret in SECRETS:  # assertFalse, not assertNotIn: the failure message must not quote the secret
-            self.assertFalse(secret in saved, f"a secret ({secret[:4]}…) is in the saved notebook")
-            self.assertFalse(secret in result.stdout, f"a secret ({secret[:4]}…) is on the run's stdout")
-            self.assertFalse(secret in result.stderr, f"a secret ({secret[:4]}…) is on the run's stderr")
-        self.assertEqual(result.returncode, 0, f"exit {result.returncode}\nstdout: {result.stdout}\n"
-                                               f"stderr: {result.stderr}")
-        notebook = nbformat.reads(saved, as_version=4)
-        nbformat.validate(notebook)
+        environment = alice_on_runbooks(FAKE.url, TMPDIR=str(self.tmp), PYDEVD_DISABLE_FILE_VALIDATION="1")
+        result = tejun_run(self.work, name, "out.ipynb", *options, environment=environment, timeout=DEADLINE)
+        notebook = read_saved(self.work / "out.ipynb", result, SECRETS)
+        self.assertEqual(result.returncode, 0, SECRETS.redacted(f"exit {result.returncode}\nstdout: {result.stdout}\n"
+                                                                f"stderr: {result.stderr}"))
         for cell in code_cells(notebook):
             if cell.source.strip():
                 self.assertIsInstance(cell.execution_count, int, f"a step did not run: {cell.source[:200]}")
-            errors = [o for o in cell.outputs if o["output_type"] == "error"]
-            self.assertEqual(errors, [], f"a step failed: {cell.source[:200]}")
+            self.assertEqual(error_outputs(cell), [], f"a step failed: {cell.source[:200]}")
         return notebook
 
     def check_tejun_demo(self, notebook):
         """What the tejun kernel's demo shows: alice signed in, two levels skipped, the server's
         answer as alice's role on the demo database, and the endpoint ready."""
-        stdout = stream_text(notebook, "stdout")
+        stdout = all_streams(notebook, "stdout")
         self.assertIn("@alice", stdout)
-        skipped = [line for line in stream_text(notebook, "stderr").splitlines() if line.startswith(SKIPPED)]
+        skipped = [line for line in all_streams(notebook, "stderr").splitlines() if line.startswith(SKIPPED)]
         self.assertEqual(len(skipped), 2, "alice may read neither the instance nor group ops")
         rows = table_rows(notebook)
         self.assertTrue(any(DB_USER in row.values() and DB_NAME in row.values() for row in rows),

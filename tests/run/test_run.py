@@ -20,6 +20,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -27,6 +28,11 @@ import unittest
 
 import nbformat
 from nbformat import v4
+
+# tests/python: reading what a run saved (run_outputs).
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "python"))
+
+from run_outputs import code_cells, error_outputs, step_named, stream_text  # noqa: E402
 
 TEJUN = os.environ.get("TEJUN", "tejun")
 DEADLINE = 60  # seconds; for a run that should take one or two
@@ -88,21 +94,8 @@ def tearDownModule():
 
 # ---- reading what a run wrote ----
 
-def code_cells(notebook):
-    return [cell for cell in notebook.cells if cell.cell_type == "code"]
-
-
 def injected_cells(notebook):
     return [cell for cell in notebook.cells if INJECTED in cell.metadata.get("tags", [])]
-
-
-def step_named(notebook, name):
-    """The code cell of a Markdown step ```sh {name=NAME}."""
-    found = [cell for cell in code_cells(notebook)
-             if cell.metadata.get("tejun", {}).get("attributes", {}).get("name") == name]
-    if len(found) != 1:
-        raise AssertionError(f"{len(found)} steps named {name!r}")
-    return found[0]
 
 
 def cell_with_id(notebook, cell_id):
@@ -110,14 +103,6 @@ def cell_with_id(notebook, cell_id):
     if len(found) != 1:
         raise AssertionError(f"{len(found)} cells with id {cell_id!r}")
     return found[0]
-
-
-def stream_text(cell, name="stdout"):
-    return "".join(o["text"] for o in cell.outputs if o["output_type"] == "stream" and o["name"] == name)
-
-
-def error_outputs(cell):
-    return [o for o in cell.outputs if o["output_type"] == "error"]
 
 
 def python_literals(source):

@@ -12,16 +12,12 @@ Runs as `python3 -m unittest -v test_sql` in this folder with $TEJUN the tejun b
 """
 
 import csv
-import json
-import os
 import pathlib
-import queue
 import re
 import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import unittest
@@ -29,74 +25,34 @@ import urllib.parse
 
 HERE = pathlib.Path(__file__).resolve().parent
 # The shared helpers: tests/python (the PostgreSQL cluster) and tests/protocol (the Jupyter sandbox).
-for folder in (HERE.parent / "python", HERE.parent / "protocol"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-import nbformat  # noqa: E402
-from jupyter_client.manager import start_new_kernel  # noqa: E402
+sys.path[:0] = [str(HERE.parent / "python"), str(HERE.parent / "protocol")]
 
 import kernel_test_support as support  # noqa: E402
+from kernel_test_support import TIMEOUT  # noqa: E402
 from postgres_cluster import PostgresCluster  # noqa: E402
+from run_outputs import DATARESOURCE, dataresource, read_saved, step_named, tejun_run  # noqa: E402
+from tejun_test_support import Secrets, environment_without, folder_for, free_port  # noqa: E402
 
-TEJUN = os.environ.get("TEJUN", "tejun")
 KERNEL_NAME = "tejun-sql"
-TIMEOUT = 30  # seconds; a deadline for a cell that should take milliseconds
-DATARESOURCE = "application/vnd.dataresource+json"
 NULL_CELL = '<td class="null"><em>NULL</em></td>'
 
 CLUSTER = None
-SANDBOX = None
-SECRETS = []  # texts that must never appear in any output, error or log
+SECRETS = Secrets()  # texts that must never appear in any output, error or log
 
 
 def setUpModule():
-    global CLUSTER, SANDBOX
+    global CLUSTER
     CLUSTER = PostgresCluster()
-    try:
-        SECRETS.extend([CLUSTER.password, urllib.parse.quote(CLUSTER.password, safe="")])
-        for database in ("tejun_disconnect", "tejun_shutdown", "tejun_other", "tejun run"):
-            CLUSTER.psql(f'create database "{database}"', database="postgres")
-        SANDBOX = support.JupyterSandbox(KERNEL_NAME)
-        # `tejun run` looks the kernel `tejun` up: this $TEJUN's, not one installed on the machine.
-        support.install_kernel(SANDBOX.root / "prefix")
-    except BaseException:
-        CLUSTER.stop()
-        raise
-
-
-def tearDownModule():
-    if SANDBOX is not None:
-        SANDBOX.close()
-    CLUSTER.stop()
+    unittest.addModuleCleanup(CLUSTER.stop)
+    SECRETS.extend([CLUSTER.password, urllib.parse.quote(CLUSTER.password, safe="")])
+    for database in ("tejun_disconnect", "tejun_shutdown", "tejun_other", "tejun run"):
+        CLUSTER.psql(f'create database "{database}"', database="postgres")
+    unittest.addModuleCleanup(support.sandbox_for_runs(KERNEL_NAME).close)
 
 
 def clean_environment(**extra):
     """The sandbox's environment without anything that picks a database, plus EXTRA."""
-    environment = {name: value for name, value in os.environ.items()
-                   if not name.startswith("PG") and name not in ("DATABASE_URL",)}
-    environment.update(extra)
-    return environment
-
-
-def free_port():
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def strings(value):
-    """Every string in a JSON value, keys included."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings(item)
+    return environment_without(("PG",), ("DATABASE_URL",), **extra)
 
 
 def wait_until(condition, what, seconds=10):
@@ -155,14 +111,8 @@ class Table:
         return [line.split("|") for line in self.text_lines()[2]]
 
 
-class Cell(support.CellRun):
-    """What one execute_request gave (the protocol tests' CellRun), with its code, every
-    message (status and execute_input too, for the secrets check) and its tables."""
-
-    def __init__(self, code, reply, messages):
-        super().__init__(reply, messages)
-        self.code = code
-        self.all_messages = messages
+class SqlCell(support.RecordedCell):
+    """What one execute_request gave (kernel_test_support.RecordedCell), with its tables."""
 
     def tables(self):
         """Each display_data as it finally reads: later update_display_data with its display_id applied."""
@@ -184,78 +134,15 @@ class Cell(support.CellRun):
             raise AssertionError(f"expected one table, got {len(tables)}: {self}")
         return tables[0]
 
-    def __str__(self):
-        shown = [{"msg_type": m["msg_type"], "content": m["content"]} for m in self.messages]
-        return (f"cell {self.code!r}\nreply: {json.dumps(self.reply)[:3000]}\n"
-                f"messages: {json.dumps(shown)[:6000]}")
 
+class Kernel(support.LoggedKernel):
+    """A tejun kernel started for one test (kernel_test_support.LoggedKernel), its cells checked
+    for the password."""
 
-class Kernel:
-    """A tejun kernel started for one test, with its log (debug level) captured."""
+    cell_class = SqlCell
 
-    def __init__(self, test, environment, cwd, log_path):
-        self.test = test
-        self.log_path = log_path
-        self._log = open(log_path, "w", encoding="utf-8")
-        self.km, self.kc = start_new_kernel(startup_timeout=TIMEOUT, kernel_name=KERNEL_NAME, env=environment,
-                                            cwd=str(cwd), stdout=self._log, stderr=self._log,
-                                            extra_arguments=["--log-level", "debug"])
-        self.alive = True
-
-    def shutdown(self, now=True):
-        if self.alive:
-            self.alive = False
-            self.kc.stop_channels()
-            self.km.shutdown_kernel(now=now)
-            self._log.close()
-
-    def log(self):
-        return pathlib.Path(self.log_path).read_text(encoding="utf-8", errors="replace")
-
-    def execute(self, code):
-        return self.kc.execute(code, allow_stdin=False, stop_on_error=False)
-
-    def collect(self, msg_id, code="", timeout=TIMEOUT):
-        """The iopub messages of MSG_ID up to its idle status, and its execute_reply."""
-        deadline = time.monotonic() + timeout
-        messages = []
-        try:
-            while True:
-                message = self.kc.get_iopub_msg(timeout=max(0.01, deadline - time.monotonic()))
-                if message["parent_header"].get("msg_id") != msg_id:
-                    continue
-                if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
-                    break
-                messages.append(message)
-            while True:
-                reply = self.kc.get_shell_msg(timeout=max(0.01, deadline - time.monotonic()))
-                if reply["parent_header"].get("msg_id") == msg_id:
-                    break
-        except queue.Empty:
-            shown = [(m["msg_type"], m["content"]) for m in messages]
-            raise AssertionError(f"cell not finished within {timeout} s: {code!r}; so far: {shown}") from None
-        cell = Cell(code, reply["content"], messages)
-        self.test.assert_no_secrets(cell)
-        return cell
-
-    def run(self, code, timeout=TIMEOUT):
-        return self.collect(self.execute(code), code, timeout)
-
-    def ok(self, code, timeout=TIMEOUT):
-        cell = self.run(code, timeout)
-        self.test.assertEqual(cell.reply["status"], "ok", str(cell))
-        return cell
-
-    def fail(self, code, ename=None, timeout=TIMEOUT):
-        cell = self.run(code, timeout)
-        self.test.assertEqual(cell.reply["status"], "error", str(cell))
-        if ename is not None:
-            self.test.assertEqual(cell.reply["ename"], ename, str(cell))
-        errors = cell.of_type("error")
-        self.test.assertEqual(len(errors), 1, str(cell))
-        self.test.assertEqual((errors[0]["ename"], errors[0]["evalue"]),
-                              (cell.reply["ename"], cell.reply["evalue"]), str(cell))
-        return cell
+    def __init__(self, environment, cwd, log_path):
+        super().__init__(KERNEL_NAME, environment, cwd, log_path, SECRETS)
 
     def query(self, sql, timeout=TIMEOUT):
         """`%%sql` + SQL on the default connection; its one table."""
@@ -266,9 +153,7 @@ class SqlTestCase(unittest.TestCase):
     maxDiff = None
 
     def setUp(self):
-        folder = tempfile.TemporaryDirectory(prefix="tejun-sql-test-")
-        self.addCleanup(folder.cleanup)
-        self.root = pathlib.Path(folder.name).resolve()
+        self.root = folder_for(self, "tejun-sql-test-")
         self.work = self.root / "work"  # the kernels' working directory
         self.work.mkdir()
         self.kernels = 0
@@ -283,25 +168,9 @@ class SqlTestCase(unittest.TestCase):
         elif database_url:
             extra["DATABASE_URL"] = database_url
         self.kernels += 1
-        kernel = Kernel(self, clean_environment(**extra), cwd or self.work, self.root / f"kernel-{self.kernels}.log")
-        if check_log:
-            self.addCleanup(self.assert_log_has_no_secrets, kernel)
-        self.addCleanup(kernel.shutdown)
+        kernel = Kernel(clean_environment(**extra), cwd or self.work, self.root / f"kernel-{self.kernels}.log")
+        self.addCleanup(kernel.close if check_log else kernel.shutdown)
         return kernel
-
-    def assert_no_secrets(self, cell, secrets=()):
-        for message in cell.all_messages:
-            if message["msg_type"] == "execute_input":
-                continue  # the code as the user typed it
-            for text in strings(message["content"]):
-                for secret in [*SECRETS, *secrets]:
-                    self.assertNotIn(secret, text, f"a password in a {message['msg_type']} message of {cell}")
-
-    def assert_log_has_no_secrets(self, kernel):
-        kernel.shutdown()
-        log = kernel.log()
-        for secret in SECRETS:
-            self.assertNotIn(secret, log, "the password is in the kernel's log")
 
     def assert_sql_error(self, cell, sqlstate, message):
         """An SQLError whose first line starts `ERROR SQLSTATE: MESSAGE`; returns the evalue's lines."""
@@ -725,7 +594,7 @@ class PostgresConnections(SqlTestCase):
         wrong = "wrong@pass:word"
         url = CLUSTER.url().replace(urllib.parse.quote(CLUSTER.password, safe=""), urllib.parse.quote(wrong, safe=""))
         cell = k.fail(f"%%sql {url}\nselect 1", "ConnectionError")
-        self.assert_no_secrets(cell, [wrong, urllib.parse.quote(wrong, safe="")])
+        cell.assert_no_secrets(SECRETS.plus(wrong, urllib.parse.quote(wrong, safe="")))
         self.assertTrue(cell.reply["evalue"].startswith(
             f"cannot connect to postgresql://tejun@127.0.0.1:{CLUSTER.port}/tejun:"), str(cell))
         self.assertIn("password authentication failed", cell.reply["evalue"])
@@ -734,7 +603,7 @@ class PostgresConnections(SqlTestCase):
         k = self.kernel(database_url=False, check_log=False)
         port = free_port()
         cell = k.fail(f"%%sql postgresql://bob:bob-secret-1@127.0.0.1:{port}/db\nselect 1", "ConnectionError")
-        self.assert_no_secrets(cell, ["bob-secret-1"])
+        cell.assert_no_secrets(SECRETS.plus("bob-secret-1"))
         evalue = cell.reply["evalue"]
         self.assertTrue(evalue.startswith(f"cannot connect to postgresql://bob@127.0.0.1:{port}/db: "), evalue)
         message = evalue.split(": ", 1)[1]
@@ -1113,7 +982,7 @@ class EdgeCases(SqlTestCase):
         secret = "Xk3/9aZsecret"
         k = self.kernel(database_url=f"postgresql://app:{secret}@127.0.0.1:{CLUSTER.port}/tejun")
         cell = k.fail("%%sql\nselect 1", "ConnectionError")
-        self.assert_no_secrets(cell, [secret, "9aZsecret", "Xk3"])
+        cell.assert_no_secrets(SECRETS.plus(secret, "9aZsecret", "Xk3"))
         self.assertIn("percent-encoded", cell.reply["evalue"])
 
     def test_a_libpq_connection_string_in_database_url_works_and_is_not_shown(self):
@@ -1182,8 +1051,7 @@ class EdgeCases(SqlTestCase):
         k.ok("%%sql --out masked.csv\n"
              "select g, :PW as pw, 'a,' || :PW || '\"' as quoted from generate_series(1, 5000) g")
         text = (self.work / "masked.csv").read_text(encoding="utf-8")
-        for secret in SECRETS:
-            self.assertNotIn(secret, text)
+        SECRETS.assert_absent(text, "masked.csv")
         rows = list(csv.reader(text.splitlines()))
         self.assertEqual(len(rows), 5001)  # more than one 64 KiB block
         self.assertEqual(rows[4999], ["4999", "[MASKED]", 'a,[MASKED]"'])
@@ -1197,52 +1065,30 @@ class EdgeCases(SqlTestCase):
 class Runbooks(SqlTestCase):
     def tejun_run(self, *args, **environment):
         """`tejun run ARGS` in self.work with ENVIRONMENT added to a clean one."""
-        return subprocess.run([TEJUN, "run", *map(str, args)], cwd=self.work, env=clean_environment(**environment),
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+        return tejun_run(self.work, *args, environment=clean_environment(**environment))
 
     def read_notebook(self, name, result):
         """The notebook a run saved, validated, once it is checked for the password (with the run's output)."""
-        saved = (self.work / name).read_text(encoding="utf-8")
-        self.assert_no_password(saved + result.stdout + result.stderr, f"{name} or the run's output")
-        notebook = nbformat.reads(saved, as_version=4)
-        nbformat.validate(notebook)
-        return notebook
+        return read_saved(self.work / name, result, SECRETS)
 
     @staticmethod
     def text_of(cell, output_type="stream"):
         return "".join(o["text"] if output_type == "stream" else o["data"]["text/plain"]
                        for o in cell.outputs if o["output_type"] == output_type)
 
-    @staticmethod
-    def step_named(notebook, name):
-        found = [cell for cell in notebook.cells if cell.cell_type == "code"
-                 and cell.metadata.get("tejun", {}).get("attributes", {}).get("name") == name]
-        if len(found) != 1:
-            raise AssertionError(f"{len(found)} steps named {name!r}")
-        return found[0]
-
-    def assert_no_password(self, text, what):
-        for secret in SECRETS:
-            self.assertNotIn(secret, text, f"the password is in {what}")
-
     def test_sql_fences_run_against_database_url(self):
         (self.work / "book.md").write_text(RUNBOOK, encoding="utf-8")
         result = self.tejun_run("book.md", "-o", "out.ipynb", DATABASE_URL=CLUSTER.url(database="tejun run"))
         self.assertEqual(result.returncode, 0, result)
         notebook = self.read_notebook("out.ipynb", result)
-        setup = self.step_named(notebook, "setup")
-        self.assertEqual("".join(o["text"] for o in setup.outputs if o["output_type"] == "stream"),
-                         "CREATE TABLE\nINSERT 0 2\n")
-        outputs = self.step_named(notebook, "people").outputs
+        self.assertEqual(self.text_of(step_named(notebook, "setup")), "CREATE TABLE\nINSERT 0 2\n")
+        outputs = step_named(notebook, "people").outputs
         self.assertEqual([o["output_type"] for o in outputs], ["display_data"], outputs)
         data = outputs[0]["data"]
         self.assertEqual(data["text/plain"].rstrip("\n"),
                          " id | name\n----+-------\n  1 | alice\n  2 | NULL\n(2 rows)")
         self.assertIn(NULL_CELL, data["text/html"])
-        resource = data[DATARESOURCE]
-        if isinstance(resource, str):  # a notebook may hold JSON MIME types as text
-            resource = json.loads(resource)
-        self.assertEqual(resource["data"], [{"id": 1, "name": "alice"}, {"id": 2, "name": None}])
+        self.assertEqual(dataresource(outputs[0])["data"], [{"id": 1, "name": "alice"}, {"id": 2, "name": None}])
         self.assertEqual(CLUSTER.psql("select count(*) from run_people", database="tejun run"), "2\n")
 
     def test_a_failing_sql_step_fails_the_run(self):
@@ -1252,7 +1098,7 @@ class Runbooks(SqlTestCase):
         self.assertEqual(result.returncode, 1, result)
         self.assertIn("42P01", result.stderr)
         notebook = self.read_notebook("bad.ipynb", result)
-        errors = [o for o in self.step_named(notebook, "bad").outputs if o["output_type"] == "error"]
+        errors = [o for o in step_named(notebook, "bad").outputs if o["output_type"] == "error"]
         self.assertEqual(len(errors), 1)
         self.assertEqual(errors[0]["ename"], "SQLError")
         self.assertTrue(errors[0]["evalue"].startswith('ERROR 42P01: relation "run_nope" does not exist'),
@@ -1292,13 +1138,13 @@ class Runbooks(SqlTestCase):
                                 DB_PASSWORD=CLUSTER.password)
         self.assertEqual(result.returncode, 1, result)
         notebook = self.read_notebook("out.ipynb", result)
-        self.assertIn("other: connected to", self.text_of(self.step_named(notebook, "connect")))
-        self.assertIn(" tejun_other\n", self.text_of(self.step_named(notebook, "where"), "display_data"))
-        series = self.text_of(self.step_named(notebook, "series"), "display_data").rstrip("\n").split("\n")
+        self.assertIn("other: connected to", self.text_of(step_named(notebook, "connect")))
+        self.assertIn(" tejun_other\n", self.text_of(step_named(notebook, "where"), "display_data"))
+        series = self.text_of(step_named(notebook, "series"), "display_data").rstrip("\n").split("\n")
         self.assertEqual([line.strip() for line in series[2:5]], ["1", "2", "3"])
         self.assertIn("10", series[5])
         self.assertEqual((self.work / "rows.csv").read_bytes(), b"g\r\n1\r\n2\r\n3\r\n4\r\n")
-        errors = [o for o in self.step_named(notebook, "slow").outputs if o["output_type"] == "error"]
+        errors = [o for o in step_named(notebook, "slow").outputs if o["output_type"] == "error"]
         self.assertEqual([(e["ename"], e["evalue"].split(":")[0]) for e in errors], [("SQLError", "ERROR 57014")])
 
     def test_the_database_health_example(self):
@@ -1310,7 +1156,7 @@ class Runbooks(SqlTestCase):
         result = self.tejun_run("health.md", "-o", "health.ipynb", **variables)
         self.assertEqual(result.returncode, 0, result)
         notebook = self.read_notebook("health.ipynb", result)
-        self.assertTrue(self.text_of(self.step_named(notebook, "connect")).startswith(
+        self.assertTrue(self.text_of(step_named(notebook, "connect")).startswith(
             f"db: connected to postgresql://tejun@127.0.0.1:{CLUSTER.port}/tejun (PostgreSQL 15."))
         with open(self.work / "table-sizes.csv", newline="", encoding="utf-8") as file:
             self.assertEqual(next(csv.reader(file)), ["schemaname", "relname", "bytes", "live_rows"])
@@ -1318,7 +1164,7 @@ class Runbooks(SqlTestCase):
         result = self.tejun_run("health.md", "-o", "over.ipynb", "-p", "max_connections_percent", "0", **variables)
         self.assertEqual(result.returncode, 1, result)
         notebook = self.read_notebook("over.ipynb", result)
-        errors = [o for o in self.step_named(notebook, "connections").outputs if o["output_type"] == "error"]
+        errors = [o for o in step_named(notebook, "connections").outputs if o["output_type"] == "error"]
         self.assertEqual(len(errors), 1, notebook)
         self.assertIn("more than 0 percent of max_connections in use", errors[0]["evalue"])
 
