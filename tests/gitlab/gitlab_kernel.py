@@ -32,7 +32,6 @@ from gitlab_fake import (ALICE_EXPIRED_TOKEN, ALICE_TOKEN, CAROL_TOKEN, OLIVIA_T
 from tejun_test_support import Secrets, environment_without  # noqa: E402
 
 KERNEL_NAME = "tejun-gitlab"
-QUICK = 10  # seconds; what a step stopped by a 1 s timeout may take at most
 
 # The example's masked values (fixtures.json) and every token a kernel here is given.
 DB_PASSWORD = "S3cr3t-Passw0rd"  # ops/runbooks, masked
