@@ -24,6 +24,20 @@ namespace tejun::base {
   return text.substr(first, text.find_last_not_of(blanks) - first + 1);
 }
 
+// The value of a hexadecimal digit, or -1.
+[[nodiscard]] constexpr int hex_digit_value(char c) noexcept {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
 [[nodiscard]] inline std::string ascii_uppercase(std::string_view text) {
   std::string upper(text);
   std::ranges::transform(upper, upper.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });

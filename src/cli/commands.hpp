@@ -19,6 +19,7 @@ void add_convert_command(CLI::App& app, CommandStatus& status);
 void add_check_command(CLI::App& app, CommandStatus& status);
 void add_kernel_command(CLI::App& app, CommandStatus& status);
 void add_run_command(CLI::App& app, CommandStatus& status);
+void add_server_command(CLI::App& app, CommandStatus& status);
 
 // `-p NAME=VALUE` (and -r) split into `-p NAME VALUE`, the form the parser takes.
 [[nodiscard]] std::vector<std::string> normalize_run_arguments(std::vector<std::string> arguments);

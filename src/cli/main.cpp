@@ -26,6 +26,7 @@ int run(int argc, char** argv) {
   add_check_command(app, status);
   add_kernel_command(app, status);
   add_run_command(app, status);
+  add_server_command(app, status);
   try {
     std::vector<std::string> words(argv + 1, argv + argc);  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic)
     if (!words.empty() && words.front() == "run") {

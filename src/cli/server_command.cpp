@@ -1,0 +1,39 @@
+// `tejun server`: the Jupyter-compatible runbook server.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
+#include "server/server.hpp"
+
+namespace tejun::cli {
+
+void add_server_command(CLI::App& app, CommandStatus& status) {
+  auto config = std::make_shared<server::ServerConfig>();
+  auto* command = app.add_subcommand("server",
+                                     "Serve runbooks over Jupyter's REST API (JupyterLab, VS Code, "
+                                     "@jupyterlab/services connect to it)");
+  command->add_option("--ip", config->ip, "Address to listen on (default 127.0.0.1)");
+  command->add_option("--port", config->port, "Port to listen on (default 8888; 0: any free port)");
+  command->add_option("--root", config->root, "The folder served (default: the current one)")
+      ->check(CLI::ExistingDirectory);
+  command
+      ->add_option("--token", config->token,
+                   "The token clients must give (default: $TEJUN_TOKEN, else a random one, printed)")
+      ->envname("TEJUN_TOKEN");
+  command->add_option("--base-url", config->base_url, "Path prefix of every URL (default /)");
+  command->callback([config, &status] {
+    auto served = server::run_server(*config, [](const std::string& url) {
+      std::fprintf(stderr, "tejun server: serving on %s\n", url.c_str());
+      std::fflush(stderr);
+    });
+    if (!served) {
+      status.exit_code = report(served.error());
+    }
+  });
+}
+
+}  // namespace tejun::cli

@@ -1,0 +1,232 @@
+#include "net/http_server.hpp"
+
+#include <fmt/format.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+namespace tejun::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using Tcp = asio::ip::tcp;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+// The request as handlers see it; nullopt when its target is not a valid origin-form path.
+std::optional<Request> to_request(const http::request<http::string_body>& message, const std::string& remote) {
+  Request request;
+  request.method = std::string(message.method_string());
+  request.target = std::string(message.target());
+  const std::string_view target = request.target;
+  const auto question = target.find('?');
+  auto path = percent_decode(target.substr(0, question), false);
+  if (!path || !target.starts_with('/')) {
+    return std::nullopt;
+  }
+  request.path = std::move(*path);
+  if (question != std::string_view::npos) {
+    auto query = parse_query(target.substr(question + 1));
+    if (!query) {
+      return std::nullopt;
+    }
+    request.query = std::move(*query);
+  }
+  for (const auto& field : message) {
+    request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  request.body = message.body();
+  request.remote = remote;
+  return request;
+}
+
+http::response<http::string_body> to_message(Response response, unsigned version, bool keep_alive) {
+  http::response<http::string_body> message{static_cast<http::status>(response.status), version};
+  message.set(http::field::server, "tejun");
+  for (auto& [name, value] : response.headers) {
+    message.set(name, value);
+  }
+  message.body() = std::move(response.body);
+  message.keep_alive(keep_alive);
+  message.prepare_payload();
+  return message;
+}
+
+int status_of(const beast::error_code& error) {
+  if (error == http::error::body_limit) {
+    return 413;
+  }
+  if (error == http::error::header_limit) {
+    return 431;
+  }
+  return 400;
+}
+
+}  // namespace
+
+struct HttpServer::State {
+  ServerOptions options;
+  Handle handle;
+  asio::io_context io{options.threads};
+  Tcp::acceptor acceptor{io};
+  std::atomic<bool> stopping{false};
+  std::atomic<int> active{0};  // connections being served
+
+  asio::awaitable<void> serve(Tcp::socket socket) {
+    ++active;
+    struct Leave {
+      std::atomic<int>& count;
+      ~Leave() { --count; }
+    } leave{active};
+    beast::error_code ignored;
+    const auto endpoint = socket.remote_endpoint(ignored);
+    const std::string remote = fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    while (!stopping) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(options.body_limit);
+      parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+      stream.expires_after(options.read_timeout);
+      auto [error, bytes] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+      (void)bytes;
+      if (error == http::error::end_of_stream || error == beast::error::timeout || error == asio::error::eof ||
+          error == asio::error::connection_reset || error == asio::error::operation_aborted) {
+        break;
+      }
+      if (error) {
+        // A request that cannot be read gets its status and the connection is closed.
+        auto message = to_message(Response::error(status_of(error), error.message()), 11, false);
+        stream.expires_after(std::chrono::seconds(5));
+        co_await http::async_write(stream, message, kNoThrow);
+        break;
+      }
+      auto& incoming = parser.get();
+      const bool keep_alive = incoming.keep_alive() && !stopping;
+      Response response;
+      if (auto request = to_request(incoming, remote)) {
+        try {
+          response = handle(*request);
+        } catch (const std::exception& exception) {
+          response = Response::error(500, fmt::format("internal error: {}", exception.what()));
+        }
+      } else {
+        response = Response::error(400, "the request target is not a valid path (bad percent-encoding?)");
+      }
+      auto message = to_message(std::move(response), incoming.version(), keep_alive);
+      stream.expires_after(options.read_timeout);
+      auto [write_error, written] = co_await http::async_write(stream, message, kNoThrow);
+      (void)written;
+      if (write_error || !keep_alive) {
+        break;
+      }
+    }
+    stream.socket().shutdown(Tcp::socket::shutdown_send, ignored);
+  }
+
+  asio::awaitable<void> accept() {
+    while (!stopping) {
+      auto [error, socket] = co_await acceptor.async_accept(kNoThrow);
+      if (error) {
+        if (stopping || error == asio::error::operation_aborted) {
+          break;
+        }
+        continue;  // EMFILE and the like: try again
+      }
+      asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), asio::detached);
+    }
+  }
+};
+
+HttpServer::HttpServer(ServerOptions options, Handle handle) : state_(std::make_unique<State>()) {
+  state_->options = std::move(options);
+  state_->handle = std::move(handle);
+}
+
+HttpServer::~HttpServer() = default;
+
+base::Result<std::uint16_t> HttpServer::listen() {
+  beast::error_code error;
+  const auto address = asio::ip::make_address(state_->options.address, error);
+  if (error) {
+    return base::make_error(base::ErrorCode::invalid_argument,
+                            fmt::format("--ip {}: not an IP address", state_->options.address));
+  }
+  const Tcp::endpoint endpoint(address, state_->options.port);
+  auto& acceptor = state_->acceptor;
+  if (acceptor.open(endpoint.protocol(), error); !error) {
+    acceptor.set_option(asio::socket_base::reuse_address(true), error);
+    acceptor.bind(endpoint, error);
+  }
+  if (!error) {
+    acceptor.listen(asio::socket_base::max_listen_connections, error);
+  }
+  if (error) {
+    return base::make_error(
+        base::ErrorCode::io_error,
+        fmt::format("cannot listen on {}:{}: {}", state_->options.address, state_->options.port, error.message()));
+  }
+  return acceptor.local_endpoint().port();
+}
+
+void HttpServer::run(std::chrono::milliseconds grace) {
+  auto& state = *state_;
+  asio::signal_set signals(state.io, SIGINT, SIGTERM);
+  signals.async_wait([this](const beast::error_code& error, int /*signal*/) {
+    if (!error) {
+      stop();
+    }
+  });
+  asio::co_spawn(state.io, state.accept(), asio::detached);
+  std::vector<std::thread> threads;
+  for (int i = 1; i < state.options.threads; ++i) {
+    threads.emplace_back([&state] { state.io.run(); });
+  }
+  // This thread waits for the stop, then gives requests in progress `grace` to finish.
+  asio::steady_timer watch(state.io);
+  std::function<void(const beast::error_code&)> check;
+  auto deadline = std::chrono::steady_clock::time_point::max();
+  check = [&](const beast::error_code& /*error*/) {
+    if (state.stopping) {
+      signals.cancel();
+      if (deadline == std::chrono::steady_clock::time_point::max()) {
+        deadline = std::chrono::steady_clock::now() + grace;
+      }
+      if (state.active == 0 || std::chrono::steady_clock::now() >= deadline) {
+        state.io.stop();
+        return;
+      }
+    }
+    watch.expires_after(std::chrono::milliseconds(50));
+    watch.async_wait(check);
+  };
+  watch.async_wait(check);
+  state.io.run();
+  for (auto& thread : threads) {
+    thread.join();
+  }
+}
+
+void HttpServer::stop() {
+  state_->stopping = true;
+  asio::post(state_->io, [state = state_.get()] {
+    beast::error_code ignored;
+    state->acceptor.close(ignored);
+  });
+}
+
+}  // namespace tejun::net

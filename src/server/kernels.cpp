@@ -1,0 +1,346 @@
+#include "server/kernels.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <ctime>
+
+#include "base/ids.hpp"
+#include "client/kernel_manager.hpp"
+#include "client/kernel_specs.hpp"
+#include "server/contents_format.hpp"
+
+namespace tejun::server {
+namespace {
+
+namespace json = boost::json;
+using net::Response;
+
+constexpr auto kShutdownGrace = std::chrono::milliseconds(5000);
+
+// A UUID-shaped id, as Jupyter's are.
+std::string new_id() {
+  const auto hex = base::random_hex_id(32);
+  return fmt::format("{}-{}-{}-{}-{}", hex.substr(0, 8), hex.substr(8, 4), hex.substr(12, 4), hex.substr(16, 4),
+                     hex.substr(20, 12));
+}
+
+std::optional<json::object> body_object(const net::Request& request, Response& error) {
+  if (request.body.empty()) {
+    return json::object();
+  }
+  boost::system::error_code parse_error;
+  auto body = json::parse(request.body, parse_error);
+  if (parse_error || !body.is_object()) {
+    error = Response::error(400, "the body must be a JSON object");
+    return std::nullopt;
+  }
+  return std::move(body.as_object());
+}
+
+Response no_such_kernel(const std::string& id) {
+  return Response::error(404, fmt::format("Kernel does not exist: {}", id));
+}
+
+std::string string_field(const json::object& object, std::string_view key) {
+  const auto* value = object.if_contains(key);
+  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
+}  // namespace
+
+struct Kernels::Kernel {
+  std::string id;
+  std::string name;
+  std::unique_ptr<client::KernelManager> manager;
+  std::string last_activity;
+  std::mutex mutex;  // one lifecycle call at a time
+};
+
+Kernels::Kernels(std::filesystem::path root) : root_(std::move(root)) {}
+
+Kernels::~Kernels() {
+  shutdown_all();
+}
+
+std::string Kernels::model_json(const std::string& id) const {
+  const auto& kernel = *kernels_.at(id);
+  const bool alive = kernel.manager && kernel.manager->is_alive();
+  json::object model{{"id", kernel.id},
+                     {"name", kernel.name},
+                     {"last_activity", kernel.last_activity},
+                     {"execution_state", alive ? "idle" : "dead"},
+                     {"connections", 0}};
+  return json::serialize(model);
+}
+
+std::string Kernels::start_kernel(const std::string& name, const std::string& api_path, Response& error) {
+  auto spec = client::find_kernel_spec(name.empty() ? "tejun" : name);
+  if (!spec) {
+    error = Response::error(404, fmt::format("No such kernel: {}", name));
+    return {};
+  }
+  client::StartOptions options;
+  auto folder = root_;
+  if (!api_path.empty()) {
+    const auto parent = (root_ / api_path).parent_path();
+    std::error_code ec;
+    if (std::filesystem::is_directory(parent, ec) && parent.lexically_relative(root_).string().find("..") != 0) {
+      folder = parent;
+    }
+  }
+  options.working_directory = folder.string();
+  auto manager = client::KernelManager::start(std::move(*spec), std::move(options));
+  if (!manager) {
+    error = Response::error(500, fmt::format("the kernel '{}' did not start: {}", name, manager.error().message));
+    return {};
+  }
+  auto kernel = std::make_shared<Kernel>();
+  kernel->id = new_id();
+  kernel->name = (*manager)->spec().name;
+  kernel->manager = std::move(*manager);
+  kernel->last_activity = iso_now();
+  const std::lock_guard lock(mutex_);
+  kernels_[kernel->id] = kernel;
+  return kernel->id;
+}
+
+// A JSON array of what `model` gives for each entry of `map`.
+template <class Map, class Model>
+Response json_list(const Map& map, const Model& model) {
+  std::string body = "[";
+  for (const auto& [id, entry] : map) {
+    body += body.size() > 1 ? ", " : "";
+    body += model(id, entry);
+  }
+  return Response::json(200, body + "]");
+}
+
+Response Kernels::list() const {
+  const std::lock_guard lock(mutex_);
+  return json_list(kernels_, [this](const std::string& id, const auto&) { return model_json(id); });
+}
+
+Response Kernels::start(const net::Request& request) {
+  Response error;
+  auto body = body_object(request, error);
+  if (!body) {
+    return error;
+  }
+  const auto id = start_kernel(string_field(*body, "name"), string_field(*body, "path"), error);
+  if (id.empty()) {
+    return error;
+  }
+  const std::lock_guard lock(mutex_);
+  auto response = Response::json(201, model_json(id));
+  response.set_header("Location", "/api/kernels/" + id);
+  return response;
+}
+
+Response Kernels::get(const std::string& id) const {
+  const std::lock_guard lock(mutex_);
+  if (!kernels_.contains(id)) {
+    return no_such_kernel(id);
+  }
+  return Response::json(200, model_json(id));
+}
+
+Response Kernels::remove(const std::string& id) {
+  std::shared_ptr<Kernel> kernel;
+  {
+    const std::lock_guard lock(mutex_);
+    const auto found = kernels_.find(id);
+    if (found == kernels_.end()) {
+      return no_such_kernel(id);
+    }
+    kernel = found->second;
+    kernels_.erase(found);
+    std::erase_if(sessions_, [&id](const auto& entry) { return entry.second.kernel_id == id; });
+  }
+  const std::lock_guard lock(kernel->mutex);
+  kernel->manager->shutdown(kShutdownGrace);
+  return Response::empty(204);
+}
+
+std::shared_ptr<Kernels::Kernel> Kernels::find(const std::string& id) const {
+  const std::lock_guard lock(mutex_);
+  const auto found = kernels_.find(id);
+  return found == kernels_.end() ? nullptr : found->second;
+}
+
+Response Kernels::interrupt(const std::string& id) {
+  const auto kernel = find(id);
+  if (!kernel) {
+    return no_such_kernel(id);
+  }
+  const std::lock_guard lock(kernel->mutex);
+  kernel->manager->interrupt();
+  return Response::empty(204);
+}
+
+Response Kernels::restart(const std::string& id) {
+  const auto kernel = find(id);
+  if (!kernel) {
+    return no_such_kernel(id);
+  }
+  {
+    const std::lock_guard lock(kernel->mutex);
+    if (auto restarted = kernel->manager->restart(kShutdownGrace); !restarted) {
+      return Response::error(500, fmt::format("the kernel did not restart: {}", restarted.error().message));
+    }
+    kernel->last_activity = iso_now();
+  }
+  return get(id);
+}
+
+std::size_t Kernels::count() const {
+  const std::lock_guard lock(mutex_);
+  return kernels_.size();
+}
+
+void Kernels::shutdown_all() {
+  std::map<std::string, std::shared_ptr<Kernel>> all;
+  {
+    const std::lock_guard lock(mutex_);
+    all.swap(kernels_);
+    sessions_.clear();
+  }
+  for (auto& [id, kernel] : all) {
+    const std::lock_guard lock(kernel->mutex);
+    kernel->manager->shutdown(kShutdownGrace);
+  }
+}
+
+std::string Kernels::session_json(const Session& session) const {
+  json::object model{{"id", session.id},
+                     {"path", session.path},
+                     {"name", session.name},
+                     {"type", session.type},
+                     {"notebook", json::object{{"path", session.path}, {"name", session.name}}}};
+  model["kernel"] =
+      kernels_.contains(session.kernel_id) ? json::parse(model_json(session.kernel_id)) : json::value(nullptr);
+  return json::serialize(model);
+}
+
+Response Kernels::list_sessions() const {
+  const std::lock_guard lock(mutex_);
+  return json_list(sessions_, [this](const std::string&, const Session& session) { return session_json(session); });
+}
+
+Response Kernels::create_session(const net::Request& request) {
+  Response error;
+  auto body = body_object(request, error);
+  if (!body) {
+    return error;
+  }
+  Session session;
+  session.path = string_field(*body, "path");
+  session.name = string_field(*body, "name");
+  session.type = string_field(*body, "type");
+  if (session.path.empty()) {
+    return Response::error(400, "a session needs a path");
+  }
+  {
+    const std::lock_guard lock(mutex_);
+    for (const auto& [id, existing] : sessions_) {
+      if (existing.path == session.path && kernels_.contains(existing.kernel_id)) {
+        return Response::json(201, session_json(existing));
+      }
+    }
+  }
+  std::string kernel_name;
+  std::string kernel_id;
+  if (const auto* kernel = body->if_contains("kernel"); kernel != nullptr && kernel->is_object()) {
+    kernel_name = string_field(kernel->as_object(), "name");
+    kernel_id = string_field(kernel->as_object(), "id");
+  }
+  if (!kernel_id.empty()) {
+    const std::lock_guard lock(mutex_);
+    if (!kernels_.contains(kernel_id)) {
+      return no_such_kernel(kernel_id);
+    }
+  } else {
+    kernel_id = start_kernel(kernel_name, session.path, error);
+    if (kernel_id.empty()) {
+      return error;
+    }
+  }
+  session.kernel_id = kernel_id;
+  session.id = new_id();
+  const std::lock_guard lock(mutex_);
+  sessions_[session.id] = session;
+  auto response = Response::json(201, session_json(session));
+  response.set_header("Location", "/api/sessions/" + session.id);
+  return response;
+}
+
+Response Kernels::get_session(const std::string& id) const {
+  const std::lock_guard lock(mutex_);
+  const auto found = sessions_.find(id);
+  if (found == sessions_.end()) {
+    return Response::error(404, fmt::format("Session not found: {}", id));
+  }
+  return Response::json(200, session_json(found->second));
+}
+
+Response Kernels::patch_session(const std::string& id, const net::Request& request) {
+  Response error;
+  auto body = body_object(request, error);
+  if (!body) {
+    return error;
+  }
+  std::string kernel_name;
+  if (const auto* kernel = body->if_contains("kernel"); kernel != nullptr && kernel->is_object()) {
+    kernel_name = string_field(kernel->as_object(), "name");
+  }
+  std::string path;
+  {
+    const std::lock_guard lock(mutex_);
+    const auto found = sessions_.find(id);
+    if (found == sessions_.end()) {
+      return Response::error(404, fmt::format("Session not found: {}", id));
+    }
+    auto& session = found->second;
+    for (const std::string_view key : {"path", "name", "type"}) {
+      if (auto value = string_field(*body, key); !value.empty()) {
+        (key == "path" ? session.path : key == "name" ? session.name : session.type) = std::move(value);
+      }
+    }
+    path = session.path;
+  }
+  if (!kernel_name.empty()) {
+    auto kernel_id = start_kernel(kernel_name, path, error);
+    if (kernel_id.empty()) {
+      return error;
+    }
+    std::string old;
+    {
+      const std::lock_guard lock(mutex_);
+      auto found = sessions_.find(id);
+      if (found == sessions_.end()) {
+        return Response::error(404, fmt::format("Session not found: {}", id));
+      }
+      old = std::exchange(found->second.kernel_id, kernel_id);
+    }
+    (void)remove(old);
+  }
+  return get_session(id);
+}
+
+Response Kernels::remove_session(const std::string& id) {
+  std::string kernel_id;
+  {
+    const std::lock_guard lock(mutex_);
+    const auto found = sessions_.find(id);
+    if (found == sessions_.end()) {
+      return Response::error(404, fmt::format("Session not found: {}", id));
+    }
+    kernel_id = found->second.kernel_id;
+    sessions_.erase(found);
+  }
+  (void)remove(kernel_id);
+  return Response::empty(204);
+}
+
+}  // namespace tejun::server

@@ -1,0 +1,62 @@
+// /api/kernels and /api/sessions: kernels started from kernelspecs by the kernel client
+// (client::KernelManager), each with an id, and sessions that tie a path to a kernel.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "net/http.hpp"
+
+namespace tejun::server {
+
+class Kernels {
+ public:
+  explicit Kernels(std::filesystem::path root);
+  Kernels(const Kernels&) = delete;
+  Kernels& operator=(const Kernels&) = delete;
+  Kernels(Kernels&&) = delete;
+  Kernels& operator=(Kernels&&) = delete;
+  ~Kernels();
+
+  net::Response list() const;
+  net::Response start(const net::Request& request);
+  net::Response get(const std::string& id) const;
+  net::Response remove(const std::string& id);
+  net::Response interrupt(const std::string& id);
+  net::Response restart(const std::string& id);
+
+  net::Response list_sessions() const;
+  net::Response create_session(const net::Request& request);
+  net::Response get_session(const std::string& id) const;
+  net::Response patch_session(const std::string& id, const net::Request& request);
+  net::Response remove_session(const std::string& id);
+
+  [[nodiscard]] std::size_t count() const;
+  // Shuts every kernel down (at server exit).
+  void shutdown_all();
+
+ private:
+  struct Kernel;
+  struct Session {
+    std::string id;
+    std::string path;
+    std::string name;
+    std::string type;
+    std::string kernel_id;
+  };
+  // Starts a kernel of `name` in the folder of `api_path`; its id, or an error response.
+  std::string start_kernel(const std::string& name, const std::string& api_path, net::Response& error);
+  [[nodiscard]] std::string model_json(const std::string& id) const;        // under mutex_
+  [[nodiscard]] std::shared_ptr<Kernel> find(const std::string& id) const;  // null: no such kernel
+  [[nodiscard]] std::string session_json(const Session& session) const;
+
+  std::filesystem::path root_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<Kernel>> kernels_;
+  std::map<std::string, Session> sessions_;
+};
+
+}  // namespace tejun::server

@@ -1,0 +1,215 @@
+#include "server/server.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+
+#include "base/ids.hpp"
+#include "client/kernel_specs.hpp"
+#include "net/http_server.hpp"
+#include "net/router.hpp"
+#include "server/contents.hpp"
+#include "server/contents_format.hpp"
+#include "server/kernels.hpp"
+
+namespace tejun::server {
+namespace {
+
+using net::Params;
+using net::Request;
+using net::Response;
+
+constexpr std::string_view kCookie = "tejun-token";
+constexpr std::string_view kApiVersion = "2.14.0";  // the Jupyter Server REST API this follows
+
+// Constant-time comparison: a token check must not tell how much of a guess was right.
+bool same_secret(std::string_view left, std::string_view right) {
+  unsigned char difference = left.size() == right.size() ? 0 : 1;
+  for (std::size_t i = 0; i < left.size(); ++i) {
+    difference |= static_cast<unsigned char>(left[i] ^ right[i % std::max<std::size_t>(1, right.size())]);
+  }
+  return difference == 0;
+}
+
+std::string cookie_value(std::string_view cookies, std::string_view name) {
+  while (!cookies.empty()) {
+    const auto semicolon = cookies.find(';');
+    auto item = cookies.substr(0, semicolon);
+    cookies.remove_prefix(semicolon == std::string_view::npos ? cookies.size() : semicolon + 1);
+    while (item.starts_with(' ')) {
+      item.remove_prefix(1);
+    }
+    if (item.starts_with(name) && item.size() > name.size() && item[name.size()] == '=') {
+      return std::string(item.substr(name.size() + 1));
+    }
+  }
+  return {};
+}
+
+std::string kernelspecs_json() {
+  const auto specs = client::find_kernel_specs();
+  std::string body = R"({"default": "tejun", "kernelspecs": {)";
+  bool first = true;
+  bool has_tejun = false;
+  auto add = [&](const client::KernelSpec& spec) {
+    std::string argv;
+    for (const auto& word : spec.argv) {
+      argv += argv.empty() ? "" : ", ";
+      argv += net::json_quote(word);
+    }
+    std::string env;
+    for (const auto& [name, value] : spec.env) {
+      env += env.empty() ? "" : ", ";
+      env += fmt::format("{}: {}", net::json_quote(name), net::json_quote(value));
+    }
+    body += first ? "" : ", ";
+    first = false;
+    body += fmt::format(
+        R"({0}: {{"name": {0}, "spec": {{"argv": [{1}], "display_name": {2}, "language": {3}, "interrupt_mode": {4}, )"
+        R"("env": {{{5}}}, "metadata": {{}}}}, "resources": {{}}}})",
+        net::json_quote(spec.name), argv, net::json_quote(spec.display_name), net::json_quote(spec.language),
+        net::json_quote(spec.interrupt_mode), env);
+  };
+  for (const auto& spec : specs) {
+    has_tejun = has_tejun || spec.name == "tejun";
+    add(spec);
+  }
+  if (!has_tejun) {
+    add(client::builtin_kernel_spec());
+  }
+  return body + "}}";
+}
+
+}  // namespace
+
+base::Result<void> run_server(const ServerConfig& config, const std::function<void(const std::string&)>& ready) {
+  std::string base = config.base_url;
+  if (!base.starts_with('/')) {
+    base.insert(0, "/");
+  }
+  if (!base.ends_with('/')) {
+    base += '/';
+  }
+  const std::string token = config.token.empty() ? base::random_hex_id(48) : config.token;
+  Contents contents(config.root);
+  Kernels kernels(contents.root());
+  const std::string started = iso_now();
+  std::atomic<long> requests{0};
+
+  net::Router router;
+  router.add("GET", "/api", [](const Request&, const Params&) {
+    return Response::json(200, fmt::format(R"({{"version": "{}"}})", kApiVersion));
+  });
+  router.add("GET", "/api/status", [&](const Request&, const Params&) {
+    return Response::json(200, fmt::format(R"({{"started": "{}", "last_activity": "{}", "connections": 0, )"
+                                           R"("kernels": {}}})",
+                                           started, iso_now(), kernels.count()));
+  });
+  router.add("GET", "/api/me", [](const Request&, const Params&) {
+    return Response::json(200, R"({"identity": {"username": "tejun", "name": "tejun", "display_name": "tejun", )"
+                               R"("initials": "T", "avatar_url": null, "color": null}, "permissions": {}})");
+  });
+  router.add("GET", "/api/kernelspecs",
+             [](const Request&, const Params&) { return Response::json(200, kernelspecs_json()); });
+  // Checkpoints live under a file's path: …/a.ipynb/checkpoints[/ID].
+  router.add("GET", "/api/contents/{path*}", [&](const Request& r, const Params& p) {
+    if (p.at("path").ends_with("/checkpoints")) {
+      return contents.list_checkpoints(p.at("path").substr(0, p.at("path").size() - 12));
+    }
+    return contents.get(p.at("path"), r);
+  });
+  router.add("PUT", "/api/contents/{path*}",
+             [&](const Request& r, const Params& p) { return contents.put(p.at("path"), r); });
+  router.add("PATCH", "/api/contents/{path*}",
+             [&](const Request& r, const Params& p) { return contents.patch(p.at("path"), r); });
+  router.add("DELETE", "/api/contents/{path*}", [&](const Request&, const Params& p) {
+    const auto& path = p.at("path");
+    if (const auto marker = path.rfind("/checkpoints/"); marker != std::string::npos) {
+      return contents.delete_checkpoint(path.substr(0, marker), path.substr(marker + 13));
+    }
+    return contents.remove(path);
+  });
+  router.add("POST", "/api/contents/{path*}", [&](const Request& r, const Params& p) {
+    const auto& path = p.at("path");
+    if (path.ends_with("/checkpoints")) {
+      return contents.create_checkpoint(path.substr(0, path.size() - 12));
+    }
+    if (const auto marker = path.rfind("/checkpoints/"); marker != std::string::npos) {
+      return contents.restore_checkpoint(path.substr(0, marker), path.substr(marker + 13));
+    }
+    return contents.post(path, r);
+  });
+  router.add("GET", "/api/kernels", [&](const Request&, const Params&) { return kernels.list(); });
+  router.add("POST", "/api/kernels", [&](const Request& r, const Params&) { return kernels.start(r); });
+  router.add("GET", "/api/kernels/{id}", [&](const Request&, const Params& p) { return kernels.get(p.at("id")); });
+  router.add("DELETE", "/api/kernels/{id}",
+             [&](const Request&, const Params& p) { return kernels.remove(p.at("id")); });
+  router.add("POST", "/api/kernels/{id}/interrupt",
+             [&](const Request&, const Params& p) { return kernels.interrupt(p.at("id")); });
+  router.add("POST", "/api/kernels/{id}/restart",
+             [&](const Request&, const Params& p) { return kernels.restart(p.at("id")); });
+  router.add("GET", "/api/sessions", [&](const Request&, const Params&) { return kernels.list_sessions(); });
+  router.add("POST", "/api/sessions", [&](const Request& r, const Params&) { return kernels.create_session(r); });
+  router.add("GET", "/api/sessions/{id}",
+             [&](const Request&, const Params& p) { return kernels.get_session(p.at("id")); });
+  router.add("PATCH", "/api/sessions/{id}",
+             [&](const Request& r, const Params& p) { return kernels.patch_session(p.at("id"), r); });
+  router.add("DELETE", "/api/sessions/{id}",
+             [&](const Request&, const Params& p) { return kernels.remove_session(p.at("id")); });
+
+  const auto handle = [&](const Request& original) -> Response {
+    ++requests;
+    if (original.path == "/healthz") {
+      return Response::json(200, R"({"status": "ok"})");
+    }
+    if (!(original.path + "/").starts_with(base)) {
+      return Response::error(404, fmt::format("not under the server's base URL {}", base));
+    }
+    Request request = original;
+    request.path = "/" + original.path.substr(std::min(original.path.size(), base.size()));
+    // Every endpoint but the API version needs the token: in the Authorization header, the
+    // ?token= query (then kept in an HttpOnly cookie), or that cookie.
+    bool from_query = false;
+    const auto authorization = request.header("Authorization");
+    bool allowed = request.path == "/api" || request.path == "/api/";
+    if (!allowed && (authorization.starts_with("token ") || authorization.starts_with("Bearer "))) {
+      allowed = same_secret(authorization.substr(authorization.find(' ') + 1), token);
+    }
+    if (!allowed) {
+      if (auto query = request.query_value("token")) {
+        allowed = same_secret(*query, token);
+        from_query = allowed;
+      }
+    }
+    if (!allowed) {
+      const auto cookie = cookie_value(request.header("Cookie"), kCookie);
+      allowed = !cookie.empty() && same_secret(cookie, token);
+    }
+    if (!allowed) {
+      return Response::error(403, "Forbidden: give the server's token (Authorization: token …, or ?token=…)");
+    }
+    auto response = router.dispatch(request);
+    if (from_query) {
+      response.set_header("Set-Cookie", fmt::format("{}={}; Path={}; HttpOnly; SameSite=Strict", kCookie, token, base));
+    }
+    return response;
+  };
+
+  net::ServerOptions options;
+  options.address = config.ip;
+  options.port = config.port;
+  net::HttpServer http(options, handle);
+  auto port = http.listen();
+  if (!port) {
+    return port.error();
+  }
+  const std::string host = config.ip.find(':') != std::string::npos ? "[" + config.ip + "]" : config.ip;
+  ready(fmt::format("http://{}:{}{}?token={}", host, *port, base, token));
+  http.run();
+  kernels.shutdown_all();
+  return {};
+}
+
+}  // namespace tejun::server
