@@ -6,7 +6,8 @@
 
 namespace tejun::base {
 
-// `length` lowercase hex digits from a non-deterministic source (Jupyter's cell ids are 8).
+// `length` lowercase hex digits from the kernel's random source (getrandom), so that ids may
+// also serve as secrets: tokens, connection keys. (Jupyter's cell ids are 8 digits.)
 [[nodiscard]] std::string random_hex_id(std::size_t length);
 
 }  // namespace tejun::base

@@ -17,7 +17,7 @@ namespace {
 int run(int argc, char** argv) {
   CLI::App app{"tejun: executable runbooks. Jupyter-compatible, in one binary.", "tejun"};
   app.set_version_flag("--version", std::string("tejun ") + TEJUN_VERSION);
-  app.footer("Not built yet: server and serve.");
+  app.footer("Not built yet: serve (the multi-user hub); in server, the kernel WebSocket.");
   // At most one; "none" is reported after parsing, so an unknown option is named first.
   app.require_subcommand(0, 1);
   app.fallthrough(false);

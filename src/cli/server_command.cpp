@@ -25,6 +25,8 @@ void add_server_command(CLI::App& app, CommandStatus& status) {
                    "The token clients must give (default: $TEJUN_TOKEN, else a random one, printed)")
       ->envname("TEJUN_TOKEN");
   command->add_option("--base-url", config->base_url, "Path prefix of every URL (default /)");
+  command->add_option("--log-format", config->log_format, "plain or json: one line per request on stderr")
+      ->check(CLI::IsMember({"plain", "json"}));
   command->callback([config, &status] {
     auto served = server::run_server(*config, [](const std::string& url) {
       std::fprintf(stderr, "tejun server: serving on %s\n", url.c_str());

@@ -58,7 +58,7 @@ http::response<http::string_body> to_message(Response response, unsigned version
   http::response<http::string_body> message{static_cast<http::status>(response.status), version};
   message.set(http::field::server, "tejun");
   for (auto& [name, value] : response.headers) {
-    message.set(name, value);
+    message.insert(name, value);  // several Set-Cookie headers stay several
   }
   message.body() = std::move(response.body);
   message.keep_alive(keep_alive);

@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 
 #include "base/ids.hpp"
@@ -13,6 +13,7 @@
 #include "server/contents.hpp"
 #include "server/contents_format.hpp"
 #include "server/kernels.hpp"
+#include "server/metrics.hpp"
 
 namespace tejun::server {
 namespace {
@@ -22,6 +23,7 @@ using net::Request;
 using net::Response;
 
 constexpr std::string_view kCookie = "tejun-token";
+constexpr std::string_view kXsrfCookie = "_xsrf";
 constexpr std::string_view kApiVersion = "2.14.0";  // the Jupyter Server REST API this follows
 
 // Constant-time comparison: a token check must not tell how much of a guess was right.
@@ -96,7 +98,8 @@ base::Result<void> run_server(const ServerConfig& config, const std::function<vo
   Contents contents(config.root);
   Kernels kernels(contents.root());
   const std::string started = iso_now();
-  std::atomic<long> requests{0};
+  const std::string xsrf = base::random_hex_id(32);
+  Metrics metrics;
 
   net::Router router;
   router.add("GET", "/api", [](const Request&, const Params&) {
@@ -159,8 +162,55 @@ base::Result<void> run_server(const ServerConfig& config, const std::function<vo
   router.add("DELETE", "/api/sessions/{id}",
              [&](const Request&, const Params& p) { return kernels.remove_session(p.at("id")); });
 
-  const auto handle = [&](const Request& original) -> Response {
-    ++requests;
+  router.add("GET", "/metrics", [&](const Request&, const Params&) {
+    auto response = Response::empty(200);
+    response.body = metrics.exposition(kernels.count());
+    response.set_header("Content-Type", "text/plain; version=0.0.4");
+    return response;
+  });
+
+  // Every endpoint but the API version (and /healthz) needs the token: in the Authorization
+  // header, the ?token= query (then kept in an HttpOnly cookie), or that cookie. A browser's
+  // state-changing request, authenticated by the cookie, must also echo the _xsrf cookie in
+  // X-XSRFToken, so that another site cannot make the browser send it. The answer's status is
+  // 0 when the request may go on (its headers: cookies to set), else the refusal to send.
+  const auto authorize = [&](Request& request) -> Response {
+    const auto authorization = request.header("Authorization");
+    if (request.path == "/api" || request.path == "/api/") {
+      return Response::empty(0);
+    }
+    if (authorization.starts_with("token ") || authorization.starts_with("Bearer ")) {
+      if (same_secret(authorization.substr(authorization.find(' ') + 1), token)) {
+        return Response::empty(0);
+      }
+    }
+    if (auto query = request.query_value("token"); query && same_secret(*query, token)) {
+      auto granted = Response::empty(0);
+      granted.headers.emplace_back("Set-Cookie",
+                                   fmt::format("{}={}; Path={}; HttpOnly; SameSite=Strict", kCookie, token, base));
+      if (cookie_value(request.header("Cookie"), kXsrfCookie).empty()) {
+        granted.headers.emplace_back("Set-Cookie",
+                                     fmt::format("{}={}; Path={}; SameSite=Strict", kXsrfCookie, xsrf, base));
+      }
+      return granted;
+    }
+    const auto cookies = request.header("Cookie");
+    const auto cookie = cookie_value(cookies, kCookie);
+    if (cookie.empty() || !same_secret(cookie, token)) {
+      return Response::error(403, "Forbidden: give the server's token (Authorization: token …, or ?token=…)");
+    }
+    const bool changes_state = request.method != "GET" && request.method != "HEAD" && request.method != "OPTIONS";
+    const auto echoed = request.header("X-XSRFToken");
+    const auto expected = cookie_value(cookies, kXsrfCookie);
+    if (changes_state && (echoed.empty() || expected.empty() || !same_secret(echoed, expected))) {
+      return Response::error(403,
+                             "Forbidden: a request authenticated by cookie must carry the _xsrf cookie's value "
+                             "in X-XSRFToken");
+    }
+    return Response::empty(0);
+  };
+
+  const auto serve = [&](const Request& original) -> Response {
     if (original.path == "/healthz") {
       return Response::json(200, R"({"status": "ok"})");
     }
@@ -169,31 +219,36 @@ base::Result<void> run_server(const ServerConfig& config, const std::function<vo
     }
     Request request = original;
     request.path = "/" + original.path.substr(std::min(original.path.size(), base.size()));
-    // Every endpoint but the API version needs the token: in the Authorization header, the
-    // ?token= query (then kept in an HttpOnly cookie), or that cookie.
-    bool from_query = false;
-    const auto authorization = request.header("Authorization");
-    bool allowed = request.path == "/api" || request.path == "/api/";
-    if (!allowed && (authorization.starts_with("token ") || authorization.starts_with("Bearer "))) {
-      allowed = same_secret(authorization.substr(authorization.find(' ') + 1), token);
-    }
-    if (!allowed) {
-      if (auto query = request.query_value("token")) {
-        allowed = same_secret(*query, token);
-        from_query = allowed;
-      }
-    }
-    if (!allowed) {
-      const auto cookie = cookie_value(request.header("Cookie"), kCookie);
-      allowed = !cookie.empty() && same_secret(cookie, token);
-    }
-    if (!allowed) {
-      return Response::error(403, "Forbidden: give the server's token (Authorization: token …, or ?token=…)");
+    auto granted = authorize(request);
+    if (granted.status != 0) {
+      return granted;
     }
     auto response = router.dispatch(request);
-    if (from_query) {
-      response.set_header("Set-Cookie", fmt::format("{}={}; Path={}; HttpOnly; SameSite=Strict", kCookie, token, base));
+    for (auto& header : granted.headers) {
+      response.headers.push_back(std::move(header));
     }
+    return response;
+  };
+
+  // One log line per request, with an id the response carries too. The query is never
+  // logged: it may hold the token.
+  const auto handle = [&](const Request& request) -> Response {
+    const auto start = std::chrono::steady_clock::now();
+    auto response = serve(request);
+    const auto took = std::chrono::steady_clock::now() - start;
+    metrics.record(request.method, response.status, took);
+    const auto id = base::random_hex_id(16);
+    response.set_header("X-Request-Id", id);
+    const double milliseconds = std::chrono::duration<double, std::milli>(took).count();
+    const std::string line =
+        config.log_format == "json"
+            ? fmt::format(R"({{"time": "{}", "request_id": "{}", "remote": {}, "method": {}, "path": {}, )"
+                          R"("status": {}, "ms": {:.3f}}})",
+                          iso_now(), id, net::json_quote(request.remote), net::json_quote(request.method),
+                          net::json_quote(request.path), response.status, milliseconds)
+            : fmt::format("{} {} {} {} {} {:.3f} ms {}", iso_now(), id, request.method, request.path, response.status,
+                          milliseconds, request.remote);
+    std::fprintf(stderr, "%s\n", line.c_str());
     return response;
   };
 

@@ -15,6 +15,7 @@ struct ServerConfig {
   std::string root = ".";
   std::string token;  // empty: a random one, printed with the URL
   std::string base_url = "/";
+  std::string log_format = "plain";  // or "json": one line per request on stderr
 };
 
 // Serves until SIGINT or SIGTERM, then shuts the kernels down. `ready` is called once the

@@ -129,6 +129,54 @@ class AuthTest(ServerTestCase):
         self.assert_status(self.request("GET", "/api", auth=False), 200)
         self.assert_status(self.request("GET", "/api", headers={"Authorization": "token wrong"}, auth=False), 200)
 
+    def test_cookie_requests_that_change_state_need_the_xsrf_token(self):
+        """A browser authenticated by the cookie must echo the _xsrf cookie in X-XSRFToken to POST,
+        PUT, PATCH or DELETE; reads need no more than the cookie."""
+        response = self.request("GET", f"/api/status?token={TOKEN}", auth=False)
+        cookies = http.cookies.SimpleCookie()
+        for header in response.headers.get_all("Set-Cookie"):
+            cookies.load(header)
+        self.assertIn("_xsrf", cookies)
+        self.assertFalse(cookies["_xsrf"]["httponly"], "the page's script must be able to read _xsrf")
+        xsrf = cookies["_xsrf"].value
+        cookie = f"tejun-token={TOKEN}; _xsrf={xsrf}"
+        refused = self.request("POST", "/api/contents/", {"type": "notebook"}, headers={"Cookie": cookie}, auth=False)
+        self.assert_error(refused, 403)
+        self.assertIn("X-XSRFToken", refused.json["message"])
+        wrong = self.request("POST", "/api/contents/", {"type": "notebook"},
+                             headers={"Cookie": cookie, "X-XSRFToken": xsrf[:-1]}, auth=False)
+        self.assert_error(wrong, 403)
+        self.assertEqual(sorted(os.listdir(self.server.root)), [])
+        made = self.request("POST", "/api/contents/", {"type": "notebook"},
+                            headers={"Cookie": cookie, "X-XSRFToken": xsrf}, auth=False)
+        self.assert_status(made, 201)
+        self.assert_status(self.request("DELETE", "/api/contents/" + made.json["path"],
+                                        headers={"Cookie": cookie, "X-XSRFToken": xsrf}, auth=False), 204)
+        # The token header needs no XSRF token: no browser sends it by itself.
+        self.assert_status(self.request("POST", "/api/contents/", {"type": "directory"}), 201)
+        self.assert_status(self.request("DELETE", "/api/contents/Untitled%20Folder"), 204)
+
+    def test_metrics_and_request_ids(self):
+        """/metrics in Prometheus' text format (behind the token); every response names its request
+        id, which the server's log line for it carries too, and the log never holds the token."""
+        self.assert_error(self.request("GET", "/metrics", auth=False), 403)
+        self.assert_status(self.request("GET", "/api/status"), 200)
+        response = self.request("GET", "/metrics")
+        self.assert_status(response, 200)
+        self.assertTrue(response.headers["Content-Type"].startswith("text/plain"), response.headers)
+        text = response.body.decode()
+        self.assertRegex(text, r'tejun_http_requests_total\{method="GET",code="200"\} [1-9]')
+        self.assertRegex(text, r'tejun_http_requests_total\{method="GET",code="403"\} [1-9]')
+        self.assertRegex(text, r'tejun_http_request_duration_seconds_bucket\{le="\+Inf"\} [1-9]')
+        self.assertIn("tejun_kernels 0\n", text)
+        request_id = response.headers["X-Request-Id"]
+        self.assertRegex(request_id, r"^[0-9a-f]{16}$")
+        self.assertNotEqual(self.request("GET", "/api").headers["X-Request-Id"], request_id)
+        self.request("GET", f"/api/status?token={TOKEN}", auth=False)
+        log = self.server.stderr()
+        self.assertIn(f"{request_id} GET /metrics 200", log)
+        self.assertNotIn(TOKEN, log.split("serving on", 1)[1].split("\n", 1)[1])
+
 
 # --- bad requests ----------------------------------------------------------------------------
 

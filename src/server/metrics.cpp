@@ -1,0 +1,44 @@
+#include "server/metrics.hpp"
+
+#include <fmt/format.h>
+
+namespace tejun::server {
+
+void Metrics::record(const std::string& method, int status, std::chrono::nanoseconds duration) {
+  const double seconds = std::chrono::duration<double>(duration).count();
+  const std::lock_guard lock(mutex_);
+  ++requests_[{method, status}];
+  std::size_t bucket = 0;
+  while (bucket < kBuckets.size() && seconds > kBuckets[bucket]) {
+    ++bucket;
+  }
+  ++buckets_[bucket];
+  seconds_ += seconds;
+  ++count_;
+}
+
+std::string Metrics::exposition(std::size_t kernels) const {
+  const std::lock_guard lock(mutex_);
+  std::string text;
+  text += "# HELP tejun_http_requests_total HTTP requests answered, by method and status code.\n";
+  text += "# TYPE tejun_http_requests_total counter\n";
+  for (const auto& [key, count] : requests_) {
+    text += fmt::format("tejun_http_requests_total{{method=\"{}\",code=\"{}\"}} {}\n", key.first, key.second, count);
+  }
+  text += "# HELP tejun_http_request_duration_seconds Time from a request read to its response made.\n";
+  text += "# TYPE tejun_http_request_duration_seconds histogram\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+    cumulative += buckets_[i];
+    text += fmt::format("tejun_http_request_duration_seconds_bucket{{le=\"{}\"}} {}\n", kBuckets[i], cumulative);
+  }
+  cumulative += buckets_.back();
+  text += fmt::format("tejun_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {}\n", cumulative);
+  text += fmt::format("tejun_http_request_duration_seconds_sum {}\n", seconds_);
+  text += fmt::format("tejun_http_request_duration_seconds_count {}\n", count_);
+  text += "# HELP tejun_kernels Kernels running.\n# TYPE tejun_kernels gauge\n";
+  text += fmt::format("tejun_kernels {}\n", kernels);
+  return text;
+}
+
+}  // namespace tejun::server
