@@ -118,12 +118,16 @@ std::string KernelClient::send(Channel channel, std::string_view msg_type, boost
   message.parent_header = parent;
   message.content = std::move(content);
   std::string id(message.msg_id());
+  send_message(channel, message);
+  return id;
+}
+
+void KernelClient::send_message(Channel channel, const protocol::Message& message) {
   const auto frames = protocol::encode_message(message, sockets_->signer);
   auto& socket = sockets_->socket(channel);
   for (std::size_t i = 0; i < frames.size(); ++i) {
     (void)socket.send(zmq::buffer(frames[i]), i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
   }
-  return id;
 }
 
 Event KernelClient::wait(std::chrono::milliseconds timeout, std::span<const int> fds) {

@@ -47,6 +47,9 @@ class KernelClient {
   std::string send(Channel channel, std::string_view msg_type, boost::json::object content,
                    const boost::json::object& parent = {});
 
+  // Sends a whole message as it is (header included, as a front end made it): a bridge's
+  // forwarding. Its signature is this connection's.
+  void send_message(Channel channel, const protocol::Message& message);
   // The next message on any channel, or the first of `fds` to become readable, or nothing
   // within `timeout`. Messages that fail their signature check are dropped and counted.
   [[nodiscard]] Event wait(std::chrono::milliseconds timeout, std::span<const int> fds = {});

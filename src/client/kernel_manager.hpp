@@ -46,6 +46,8 @@ class KernelManager {
   [[nodiscard]] const KernelSpec& spec() const noexcept { return spec_; }
   [[nodiscard]] const boost::json::object& kernel_info() const noexcept { return kernel_info_; }
   [[nodiscard]] const std::string& connection_file() const noexcept { return connection_file_; }
+  // Where the kernel listens now (new ports after each restart).
+  [[nodiscard]] const protocol::ConnectionInfo& connection() const noexcept { return connection_; }
 
   // Whether the kernel process is still there.
   [[nodiscard]] bool is_alive();

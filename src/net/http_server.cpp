@@ -7,14 +7,22 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -76,11 +84,91 @@ int status_of(const beast::error_code& error) {
   return 400;
 }
 
+// One WebSocket connection: the stream, and the queue other threads send through.
+class Connection final : public WebSocketSender, public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(beast::tcp_stream stream, asio::any_io_executor executor, std::size_t limit)
+      : stream_(std::move(stream)), executor_(std::move(executor)), limit_(limit) {}
+
+  beast::websocket::stream<beast::tcp_stream>& stream() { return stream_; }
+
+  bool send_text(std::string text) override {
+    std::unique_lock lock(mutex_);
+    space_.wait(lock, [this] { return closed_ || queued_ < limit_; });
+    if (closed_) {
+      return false;
+    }
+    queued_ += text.size();
+    queue_.push_back(std::move(text));
+    if (!writing_) {
+      writing_ = true;
+      asio::co_spawn(executor_, write_all(shared_from_this()), asio::detached);
+    }
+    return true;
+  }
+
+  void close() override {
+    mark_closed();  // nothing more is queued, and a sender waiting for room gives up
+    asio::post(executor_, [self = shared_from_this()] {
+      self->stream_.async_close(beast::websocket::close_code::normal, [](const beast::error_code&) {});
+    });
+  }
+
+  void mark_closed() {
+    {
+      const std::lock_guard lock(mutex_);
+      closed_ = true;
+    }
+    space_.notify_all();
+  }
+
+ private:
+  static asio::awaitable<void> write_all(std::shared_ptr<Connection> self) {
+    while (true) {
+      std::string next;
+      {
+        const std::lock_guard lock(self->mutex_);
+        if (self->queue_.empty() || self->closed_) {
+          self->writing_ = false;
+          co_return;
+        }
+        next = std::move(self->queue_.front());
+        self->queue_.pop_front();
+      }
+      self->stream_.text(true);
+      auto [error, written] = co_await self->stream_.async_write(asio::buffer(next), kNoThrow);
+      (void)written;
+      {
+        const std::lock_guard lock(self->mutex_);
+        self->queued_ -= next.size();
+      }
+      self->space_.notify_all();
+      if (error) {
+        self->mark_closed();
+        const std::lock_guard lock(self->mutex_);
+        self->writing_ = false;
+        co_return;
+      }
+    }
+  }
+
+  beast::websocket::stream<beast::tcp_stream> stream_;
+  asio::any_io_executor executor_;
+  std::size_t limit_;
+  std::mutex mutex_;
+  std::condition_variable space_;
+  std::deque<std::string> queue_;
+  std::size_t queued_ = 0;
+  bool writing_ = false;
+  bool closed_ = false;
+};
+
 }  // namespace
 
 struct HttpServer::State {
   ServerOptions options;
   Handle handle;
+  UpgradeHandle upgrade;
   asio::io_context io{options.threads};
   Tcp::acceptor acceptor{io};
   std::atomic<bool> stopping{false};
@@ -116,6 +204,27 @@ struct HttpServer::State {
         break;
       }
       auto& incoming = parser.get();
+      if (beast::websocket::is_upgrade(incoming)) {
+        auto request = to_request(incoming, remote);
+        Upgrade decision;
+        if (!request) {
+          decision.refusal = Response::error(400, "the request target is not a valid path");
+        } else if (!upgrade) {
+          decision.refusal = Response::error(400, "this server takes no WebSocket connections");
+        } else {
+          decision = upgrade(*request);
+        }
+        if (decision.refusal.status != 0 || !decision.handler) {
+          if (decision.refusal.status == 0) {
+            decision.refusal = Response::error(404, "no WebSocket here");
+          }
+          auto message = to_message(std::move(decision.refusal), incoming.version(), false);
+          co_await http::async_write(stream, message, kNoThrow);
+          break;
+        }
+        co_await serve_websocket(std::move(stream), parser.release(), std::move(decision.handler));
+        co_return;
+      }
       const bool keep_alive = incoming.keep_alive() && !stopping;
       Response response;
       if (auto request = to_request(incoming, remote)) {
@@ -138,6 +247,35 @@ struct HttpServer::State {
     stream.socket().shutdown(Tcp::socket::shutdown_send, ignored);
   }
 
+  asio::awaitable<void> serve_websocket(beast::tcp_stream stream, http::request<http::string_body> request,
+                                        std::shared_ptr<WebSocketHandler> handler) {
+    stream.expires_never();
+    auto executor = co_await asio::this_coro::executor;
+    auto connection = std::make_shared<Connection>(std::move(stream), executor, options.websocket_queue_limit);
+    auto& socket = connection->stream();
+    auto timeouts = beast::websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.keep_alive_pings = true;
+    socket.set_option(timeouts);
+    socket.read_message_max(options.websocket_message_limit);
+    auto [accept_error] = co_await socket.async_accept(request, kNoThrow);
+    if (accept_error) {
+      co_return;
+    }
+    handler->on_open(connection);
+    beast::flat_buffer buffer;
+    while (!stopping) {
+      auto [error, bytes] = co_await socket.async_read(buffer, kNoThrow);
+      (void)bytes;
+      if (error) {
+        break;
+      }
+      handler->on_message(beast::buffers_to_string(buffer.data()), !socket.got_text());
+      buffer.consume(buffer.size());
+    }
+    connection->mark_closed();
+    handler->on_close();
+  }
+
   asio::awaitable<void> accept() {
     while (!stopping) {
       auto [error, socket] = co_await acceptor.async_accept(kNoThrow);
@@ -147,14 +285,17 @@ struct HttpServer::State {
         }
         continue;  // EMFILE and the like: try again
       }
-      asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), asio::detached);
+      // Each connection on a strand of its own: a WebSocket's reads and writes never overlap.
+      asio::co_spawn(asio::make_strand(acceptor.get_executor()), serve(std::move(socket)), asio::detached);
     }
   }
 };
 
-HttpServer::HttpServer(ServerOptions options, Handle handle) : state_(std::make_unique<State>()) {
+HttpServer::HttpServer(ServerOptions options, Handle handle, UpgradeHandle upgrade)
+    : state_(std::make_unique<State>()) {
   state_->options = std::move(options);
   state_->handle = std::move(handle);
+  state_->upgrade = std::move(upgrade);
 }
 
 HttpServer::~HttpServer() = default;

@@ -12,6 +12,7 @@
 
 #include "base/result.hpp"
 #include "net/http.hpp"
+#include "net/websocket.hpp"
 
 namespace tejun::net {
 
@@ -22,13 +23,17 @@ struct ServerOptions {
   std::size_t header_limit = std::size_t{64} << 10;
   std::chrono::seconds read_timeout{60};  // a request that does not arrive in time is dropped
   int threads = 4;
+  std::size_t websocket_queue_limit = std::size_t{8} << 20;  // bytes waiting to be written
+  std::size_t websocket_message_limit = std::size_t{64} << 20;
 };
 
 class HttpServer {
  public:
   using Handle = std::function<Response(const Request&)>;
+  // Decides on a WebSocket upgrade request (without one, upgrades get 400).
+  using UpgradeHandle = std::function<Upgrade(const Request&)>;
 
-  HttpServer(ServerOptions options, Handle handle);
+  HttpServer(ServerOptions options, Handle handle, UpgradeHandle upgrade = {});
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
   HttpServer(HttpServer&&) = delete;

@@ -55,7 +55,8 @@ struct Kernels::Kernel {
   std::string name;
   std::unique_ptr<client::KernelManager> manager;
   std::string last_activity;
-  std::mutex mutex;  // one lifecycle call at a time
+  std::uint64_t restarts = 0;  // the WebSocket bridges connect again when it changes
+  std::mutex mutex;            // one lifecycle call at a time
 };
 
 Kernels::Kernels(std::filesystem::path root) : root_(std::move(root)) {}
@@ -189,9 +190,29 @@ Response Kernels::restart(const std::string& id) {
     if (auto restarted = kernel->manager->restart(kShutdownGrace); !restarted) {
       return Response::error(500, fmt::format("the kernel did not restart: {}", restarted.error().message));
     }
+    ++kernel->restarts;
     kernel->last_activity = iso_now();
   }
   return get(id);
+}
+
+std::optional<std::pair<std::uint64_t, protocol::ConnectionInfo>> Kernels::connection_of(const std::string& id) const {
+  const auto kernel = find(id);
+  if (!kernel) {
+    return std::nullopt;
+  }
+  const std::lock_guard lock(kernel->mutex);
+  return std::pair{kernel->restarts, kernel->manager->connection()};
+}
+
+void Kernels::touch(const std::string& id) {
+  const auto kernel = find(id);
+  if (!kernel) {
+    return;
+  }
+  auto now = iso_now();
+  const std::lock_guard lock(mutex_);
+  kernel->last_activity = std::move(now);
 }
 
 std::size_t Kernels::count() const {

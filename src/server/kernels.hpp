@@ -2,13 +2,17 @@
 // (client::KernelManager), each with an id, and sessions that tie a path to a kernel.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "net/http.hpp"
+#include "protocol/connection_info.hpp"
 
 namespace tejun::server {
 
@@ -35,6 +39,12 @@ class Kernels {
   net::Response remove_session(const std::string& id);
 
   [[nodiscard]] std::size_t count() const;
+  // Where kernel `id` listens now and how many times it has restarted; nullopt when there
+  // is no such kernel.
+  [[nodiscard]] std::optional<std::pair<std::uint64_t, protocol::ConnectionInfo>> connection_of(
+      const std::string& id) const;
+  // A message passed to or from kernel `id`: its last_activity is now.
+  void touch(const std::string& id);
   // Shuts every kernel down (at server exit).
   void shutdown_all();
 

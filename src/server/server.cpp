@@ -5,11 +5,14 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
+#include <vector>
 
 #include "base/ids.hpp"
 #include "client/kernel_specs.hpp"
 #include "net/http_server.hpp"
 #include "net/router.hpp"
+#include "server/channels.hpp"
 #include "server/contents.hpp"
 #include "server/contents_format.hpp"
 #include "server/kernels.hpp"
@@ -252,10 +255,51 @@ base::Result<void> run_server(const ServerConfig& config, const std::function<vo
     return response;
   };
 
+  // WebSocket upgrades: /api/kernels/ID/channels, with the token (a browser sends the cookie
+  // or ?token=) and, when the client says where it comes from, the same origin as the server.
+  std::mutex bridges_mutex;
+  std::vector<std::shared_ptr<ChannelBridge>> bridges;
+  const auto upgrade = [&](const Request& original) -> net::Upgrade {
+    if (!(original.path + "/").starts_with(base)) {
+      return {Response::error(404, "not under the server's base URL"), nullptr};
+    }
+    Request request = original;
+    request.path = "/" + original.path.substr(std::min(original.path.size(), base.size()));
+    if (auto granted = authorize(request); granted.status != 0) {
+      return {std::move(granted), nullptr};
+    }
+    if (const auto origin = request.header("Origin"); !origin.empty()) {
+      const auto scheme = origin.find("://");
+      const auto host = scheme == std::string_view::npos ? origin : origin.substr(scheme + 3);
+      if (host != request.header("Host")) {
+        return {Response::error(403, fmt::format("a WebSocket from origin {} is refused: only pages of this server "
+                                                 "may connect",
+                                                 origin)),
+                nullptr};
+      }
+    }
+    constexpr std::string_view kPrefix = "/api/kernels/";
+    constexpr std::string_view kSuffix = "/channels";
+    if (!request.path.starts_with(kPrefix) || !request.path.ends_with(kSuffix) ||
+        request.path.size() <= kPrefix.size() + kSuffix.size()) {
+      return {Response::error(404, fmt::format("no WebSocket at {}", request.path)), nullptr};
+    }
+    const std::string id = request.path.substr(kPrefix.size(), request.path.size() - kPrefix.size() - kSuffix.size());
+    if (!kernels.connection_of(id)) {
+      return {Response::error(404, fmt::format("Kernel does not exist: {}", id)), nullptr};
+    }
+    auto bridge = std::make_shared<ChannelBridge>([&kernels, id] { return kernels.connection_of(id); },
+                                                  [&kernels, id] { kernels.touch(id); });
+    const std::lock_guard lock(bridges_mutex);
+    std::erase_if(bridges, [](const auto& other) { return other->finished(); });
+    bridges.push_back(bridge);
+    return {Response::empty(0), bridge};
+  };
+
   net::ServerOptions options;
   options.address = config.ip;
   options.port = config.port;
-  net::HttpServer http(options, handle);
+  net::HttpServer http(options, handle, upgrade);
   auto port = http.listen();
   if (!port) {
     return port.error();
@@ -263,6 +307,12 @@ base::Result<void> run_server(const ServerConfig& config, const std::function<vo
   const std::string host = config.ip.find(':') != std::string::npos ? "[" + config.ip + "]" : config.ip;
   ready(fmt::format("http://{}:{}{}?token={}", host, *port, base, token));
   http.run();
+  {
+    const std::lock_guard lock(bridges_mutex);
+    for (const auto& bridge : bridges) {
+      bridge->stop_and_join();
+    }
+  }
   kernels.shutdown_all();
   return {};
 }
