@@ -68,7 +68,7 @@ class Kernel final : private exec::StepHost {
   void comm_info(const protocol::Message& request);
   void shutdown(const protocol::Message& request);
   void interrupt(const protocol::Message& request);
-  void abort_queued_executions();
+  void abort_queued_executions(std::vector<protocol::Message>& queued);
 
   // StepHost.
   void write_stream(exec::StreamName name, std::string_view text) override;

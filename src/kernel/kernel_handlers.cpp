@@ -153,6 +153,15 @@ void Kernel::execute(const protocol::Message& request) {
     return;
   }
   const auto& evalue = error->evalue;  // masked by the interpreter
+  // What the front end queued behind this step is taken before the reply goes out: a
+  // request sent in answer to the error reply must run, not be aborted with the rest.
+  std::vector<protocol::Message> queued;
+  // As ipykernel: a failing silent request (a variable inspector, say) aborts nothing.
+  if (!silent && bool_field(content, "stop_on_error", true)) {
+    while (auto next = receive(sockets_->shell, "shell")) {
+      queued.push_back(std::move(*next));
+    }
+  }
   boost::json::array traceback{boost::json::string(error->ename + ": " + evalue)};
   if (!silent) {
     publish("error", {{"ename", error->ename}, {"evalue", evalue}, {"traceback", traceback}}, &request);
@@ -163,22 +172,19 @@ void Kernel::execute(const protocol::Message& request) {
          {"ename", error->ename},
          {"evalue", evalue},
          {"traceback", traceback}});
-  // As ipykernel: a failing silent request (a variable inspector, say) aborts nothing.
-  if (!silent && bool_field(content, "stop_on_error", true)) {
-    abort_queued_executions();
-  }
+  abort_queued_executions(queued);
 }
 
-void Kernel::abort_queued_executions() {
+void Kernel::abort_queued_executions(std::vector<protocol::Message>& queued) {
   // What the front end queued behind a failed step is not run: those steps assumed it worked.
-  while (auto queued = receive(sockets_->shell, "shell")) {
-    if (queued->msg_type() != "execute_request") {
-      dispatch(*queued, false);
+  for (auto& message : queued) {
+    if (message.msg_type() != "execute_request") {
+      dispatch(message, false);
       continue;
     }
-    publish_status("busy", &*queued);
-    reply(sockets_->shell, *queued, "execute_reply", {{"status", "aborted"}, {"execution_count", execution_count_}});
-    publish_status("idle", &*queued);
+    publish_status("busy", &message);
+    reply(sockets_->shell, message, "execute_reply", {{"status", "aborted"}, {"execution_count", execution_count_}});
+    publish_status("idle", &message);
   }
 }
 

@@ -312,6 +312,7 @@ base::Result<void> run_server(const ServerConfig& config, const std::function<vo
     for (const auto& bridge : bridges) {
       bridge->stop_and_join();
     }
+    bridges.clear();  // before the event loop their WebSockets belong to is destroyed
   }
   kernels.shutdown_all();
   return {};
