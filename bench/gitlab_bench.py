@@ -77,11 +77,10 @@ import urllib.parse
 import uuid
 
 import nbformat
-import zmq
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
-from bench_support import isolated_environment, kib, proc_status
+from bench_support import isolated_environment, kib, proc_status, timed_cell
 from kernel_bench import ipykernel_argv, percentile
 from sql_bench import HEAVY_SEEN, commit, heavy_processes, load, machine, shown_path
 
@@ -236,32 +235,9 @@ class Kernel:
     def cell(self, code, timeout=DEADLINE):
         """Runs one cell. Returns {"reply": content, "reply_s": seconds from execute_request sent to
         execute_reply received, "iopub": [(msg_type, content)] for that request, up to idle}."""
-        client = self.client
-        shell, iopub = client.shell_channel.socket, client.iopub_channel.socket
-        poller = zmq.Poller()
-        poller.register(shell, zmq.POLLIN)
-        poller.register(iopub, zmq.POLLIN)
-        start = time.perf_counter()
-        msg_id = client.execute(code, store_history=True, allow_stdin=False, stop_on_error=True)
-        reply, reply_s, idle, messages = None, None, False, []
-        while reply is None or not idle:
-            remaining = start + timeout - time.perf_counter()
-            if remaining <= 0:
-                fail(f"{self.name}: no {'execute_reply' if reply is None else 'idle status'} within {timeout} s "
-                     f"for {code!r}")
-            ready = dict(poller.poll(remaining * 1000))
-            now = time.perf_counter() - start  # the message was there by now; decoding it comes after
-            if shell in ready:
-                msg = client.get_shell_msg(timeout=0)
-                if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_reply":
-                    reply, reply_s = msg["content"], now
-            if iopub in ready:
-                msg = client.get_iopub_msg(timeout=0)
-                if msg["parent_header"].get("msg_id") == msg_id:
-                    if msg["msg_type"] == "status":
-                        idle = msg["content"]["execution_state"] == "idle"
-                    elif msg["msg_type"] != "execute_input":
-                        messages.append((msg["msg_type"], msg["content"]))
+        reply, reply_s, seen = timed_cell(self.client, code, timeout,
+                                          lambda message: fail(f"{self.name}: {message}"))
+        messages = [(kind, content) for _, kind, content in seen if kind not in ("status", "execute_input")]
         if reply["status"] != "ok":
             errors = "".join(f"\n  {content.get('text', '')}" for kind, content in messages if kind == "stream")
             fail(f"{self.name}: cell {code!r} failed: {reply.get('ename')}: {reply.get('evalue')}{errors}")

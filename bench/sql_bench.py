@@ -60,11 +60,10 @@ import time
 import urllib.parse
 import uuid
 
-import zmq
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
-from bench_support import isolated_environment, kib, proc_status
+from bench_support import isolated_environment, kib, proc_status, timed_cell
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests" / "python"))
@@ -245,31 +244,7 @@ class TejunKernel:
     def cell(self, code, timeout=DEADLINE):
         """Runs one cell. Returns {"reply": content, "reply_s": seconds from execute_request sent to
         execute_reply received, "iopub": [(seconds, msg_type, content)] for that request, up to idle}."""
-        client = self.client
-        shell, iopub = client.shell_channel.socket, client.iopub_channel.socket
-        poller = zmq.Poller()
-        poller.register(shell, zmq.POLLIN)
-        poller.register(iopub, zmq.POLLIN)
-        start = time.perf_counter()
-        msg_id = client.execute(code, store_history=True, allow_stdin=False, stop_on_error=True)
-        reply, reply_s, idle, messages = None, None, False, []
-        while reply is None or not idle:
-            remaining = start + timeout - time.perf_counter()
-            if remaining <= 0:
-                fail(f"no {'execute_reply' if reply is None else 'idle status'} within {timeout} s for {code!r}")
-            ready = dict(poller.poll(remaining * 1000))
-            now = time.perf_counter() - start  # the message was there by now; decoding it comes after
-            # at most one message per socket per poll, so that each one's time is that of the poll that saw it
-            if shell in ready:
-                msg = client.get_shell_msg(timeout=0)
-                if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_reply":
-                    reply, reply_s = msg["content"], now
-            if iopub in ready:
-                msg = client.get_iopub_msg(timeout=0)
-                if msg["parent_header"].get("msg_id") == msg_id:
-                    messages.append((now, msg["msg_type"], msg["content"]))
-                    if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                        idle = True
+        reply, reply_s, messages = timed_cell(self.client, code, timeout, fail)
         return {"reply": reply, "reply_s": reply_s, "iopub": messages}
 
     def checked_cell(self, code, timeout=DEADLINE):
