@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 
 namespace tejun::server {
 
@@ -213,6 +214,24 @@ void rejoin_notebook(json::value& notebook) {
       }
     }
   }
+}
+
+std::string trim_slashes(std::string_view path) {
+  while (path.starts_with('/')) {
+    path.remove_prefix(1);
+  }
+  while (path.ends_with('/')) {
+    path.remove_suffix(1);
+  }
+  return std::string(path);
+}
+
+std::optional<std::string> read_bytes(const std::filesystem::path& path) {
+  std::ifstream stream(path, std::ios::binary);
+  if (!stream) {
+    return std::nullopt;
+  }
+  return std::string((std::istreambuf_iterator<char>(stream)), std::istreambuf_iterator<char>());
 }
 
 std::string iso_now() {

@@ -6,11 +6,20 @@
 
 #include <boost/json/value.hpp>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace tejun::server {
+
+// Where checkpoints live, beside the files they keep.
+inline constexpr std::string_view kCheckpointFolder = ".ipynb_checkpoints";
+
+// An API path without leading and trailing slashes.
+[[nodiscard]] std::string trim_slashes(std::string_view path);
+// The whole file; nullopt when it cannot be read.
+[[nodiscard]] std::optional<std::string> read_bytes(const std::filesystem::path& path);
 
 // "2026-11-27T13:00:00.123456Z" (UTC, microseconds).
 [[nodiscard]] std::string iso_time(const struct timespec& time);
