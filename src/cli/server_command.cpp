@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 
@@ -27,7 +28,19 @@ void add_server_command(CLI::App& app, CommandStatus& status) {
   command->add_option("--base-url", config->base_url, "Path prefix of every URL (default /)");
   command->add_option("--log-format", config->log_format, "plain or json: one line per request on stderr")
       ->check(CLI::IsMember({"plain", "json"}));
-  command->callback([config, &status] {
+  auto idle = std::make_shared<long>(0);
+  auto interval = std::make_shared<long>(300);
+  command
+      ->add_option("--cull-idle-timeout", *idle,
+                   "Shut a kernel down after this many seconds without activity (default 0: never)")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--cull-interval", *interval, "How often to look for idle kernels, in seconds (default 300)")
+      ->check(CLI::PositiveNumber);
+  command->add_flag("--cull-connected", config->cull_connected, "Also cull kernels that have a client connected");
+  command->add_flag("--cull-busy", config->cull_busy, "Also cull kernels running a step");
+  command->callback([config, idle, interval, &status] {
+    config->cull_idle_timeout = std::chrono::seconds(*idle);
+    config->cull_interval = std::chrono::seconds(*interval);
     auto served = server::run_server(*config, [](const std::string& url) {
       std::fprintf(stderr, "tejun server: serving on %s\n", url.c_str());
       std::fflush(stderr);

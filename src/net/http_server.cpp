@@ -92,14 +92,14 @@ class Connection final : public WebSocketSender, public std::enable_shared_from_
 
   beast::websocket::stream<beast::tcp_stream>& stream() { return stream_; }
 
-  bool send_text(std::string text) override {
+  bool send(std::string data, bool binary) override {
     std::unique_lock lock(mutex_);
     space_.wait(lock, [this] { return closed_ || queued_ < limit_; });
     if (closed_) {
       return false;
     }
-    queued_ += text.size();
-    queue_.push_back(std::move(text));
+    queued_ += data.size();
+    queue_.push_back({std::move(data), binary});
     if (!writing_) {
       writing_ = true;
       asio::co_spawn(executor_, write_all(shared_from_this()), asio::detached);
@@ -125,7 +125,7 @@ class Connection final : public WebSocketSender, public std::enable_shared_from_
  private:
   static asio::awaitable<void> write_all(std::shared_ptr<Connection> self) {
     while (true) {
-      std::string next;
+      Outgoing next;
       {
         const std::lock_guard lock(self->mutex_);
         if (self->queue_.empty() || self->closed_) {
@@ -135,12 +135,12 @@ class Connection final : public WebSocketSender, public std::enable_shared_from_
         next = std::move(self->queue_.front());
         self->queue_.pop_front();
       }
-      self->stream_.text(true);
-      auto [error, written] = co_await self->stream_.async_write(asio::buffer(next), kNoThrow);
+      self->stream_.binary(next.binary);
+      auto [error, written] = co_await self->stream_.async_write(asio::buffer(next.data), kNoThrow);
       (void)written;
       {
         const std::lock_guard lock(self->mutex_);
-        self->queued_ -= next.size();
+        self->queued_ -= next.data.size();
       }
       self->space_.notify_all();
       if (error) {
@@ -157,7 +157,11 @@ class Connection final : public WebSocketSender, public std::enable_shared_from_
   std::size_t limit_;
   std::mutex mutex_;
   std::condition_variable space_;
-  std::deque<std::string> queue_;
+  struct Outgoing {
+    std::string data;
+    bool binary = false;
+  };
+  std::deque<Outgoing> queue_;
   std::size_t queued_ = 0;
   bool writing_ = false;
   bool closed_ = false;
@@ -222,7 +226,8 @@ struct HttpServer::State {
           co_await http::async_write(stream, message, kNoThrow);
           break;
         }
-        co_await serve_websocket(std::move(stream), parser.release(), std::move(decision.handler));
+        co_await serve_websocket(std::move(stream), parser.release(), std::move(decision.handler),
+                                 std::move(decision.subprotocol));
         co_return;
       }
       const bool keep_alive = incoming.keep_alive() && !stopping;
@@ -248,7 +253,7 @@ struct HttpServer::State {
   }
 
   asio::awaitable<void> serve_websocket(beast::tcp_stream stream, http::request<http::string_body> request,
-                                        std::shared_ptr<WebSocketHandler> handler) {
+                                        std::shared_ptr<WebSocketHandler> handler, std::string subprotocol) {
     stream.expires_never();
     auto executor = co_await asio::this_coro::executor;
     auto connection = std::make_shared<Connection>(std::move(stream), executor, options.websocket_queue_limit);
@@ -257,6 +262,12 @@ struct HttpServer::State {
     timeouts.keep_alive_pings = true;
     socket.set_option(timeouts);
     socket.read_message_max(options.websocket_message_limit);
+    if (!subprotocol.empty()) {
+      socket.set_option(
+          beast::websocket::stream_base::decorator([subprotocol](beast::websocket::response_type& response) {
+            response.set(http::field::sec_websocket_protocol, subprotocol);
+          }));
+    }
     auto [accept_error] = co_await socket.async_accept(request, kNoThrow);
     if (accept_error) {
       co_return;

@@ -19,10 +19,10 @@ class WebSocketSender {
   WebSocketSender& operator=(WebSocketSender&&) = delete;
   virtual ~WebSocketSender() = default;
 
-  // Queues a text message. Blocks while more than the queue's limit waits to be written, so
-  // call it from a thread of your own, not from a handler callback. False once the
-  // connection is closed: the message was not sent.
-  virtual bool send_text(std::string text) = 0;
+  // Queues a message (a text one, or a binary one when `binary`). Blocks while more than the
+  // queue's limit waits to be written, so call it from a thread of your own, not from a
+  // handler callback. False once the connection is closed: the message was not sent.
+  virtual bool send(std::string data, bool binary) = 0;
   // Starts a normal close; messages not yet written are dropped, and send_text returns false
   // from then on.
   virtual void close() = 0;
@@ -47,6 +47,7 @@ class WebSocketHandler {
 struct Upgrade {
   Response refusal;
   std::shared_ptr<WebSocketHandler> handler;
+  std::string subprotocol;  // the one chosen from the client's Sec-WebSocket-Protocol, if any
 };
 
 }  // namespace tejun::net

@@ -1,8 +1,10 @@
 #include "server/channels.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/json.hpp>
 #include <set>
 #include <variant>
@@ -13,6 +15,11 @@ namespace tejun::server {
 namespace {
 
 namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
+
+// A bridge whose client does not say who it is ends with its connection; one that no client
+// ever took ends after this.
+constexpr auto kUnclaimedLimit = std::chrono::seconds(10);
 
 std::optional<client::Channel> channel_named(std::string_view name) {
   if (name == "shell") {
@@ -32,23 +39,198 @@ json::object object_member(const json::object& object, std::string_view key) {
   return value != nullptr && value->is_object() ? value->as_object() : json::object();
 }
 
-// A kernel message as Jupyter's JSON WebSocket protocol sends it to the browser.
-std::string to_websocket(client::Channel channel, const protocol::Message& message) {
+std::optional<json::object> parse_object(std::string_view text) {
+  boost::system::error_code error;
+  auto value = json::parse(text, error);
+  if (error || !value.is_object()) {
+    return std::nullopt;
+  }
+  return std::move(value.as_object());
+}
+
+void put_u64(std::string& out, std::uint64_t value) {
+  for (int byte = 0; byte < 8; ++byte) {
+    out.push_back(static_cast<char>((value >> (8 * byte)) & 0xffU));
+  }
+}
+
+std::uint64_t get_u64(std::string_view data, std::size_t at) {
+  std::uint64_t value = 0;
+  for (int byte = 7; byte >= 0; --byte) {
+    value = (value << 8) | static_cast<unsigned char>(data[at + static_cast<std::size_t>(byte)]);
+  }
+  return value;
+}
+
+// About how many bytes a message takes on the wire, without serializing it: the sum of its
+// strings and a little for every other value.
+std::size_t weight(const json::value& value) {
+  if (value.is_string()) {
+    return value.as_string().size() + 2;
+  }
+  std::size_t total = 8;
+  if (value.is_object()) {
+    for (const auto& member : value.as_object()) {
+      total += member.key().size() + weight(member.value());
+    }
+  } else if (value.is_array()) {
+    for (const auto& element : value.as_array()) {
+      total += weight(element);
+    }
+  }
+  return total;
+}
+
+std::size_t weight(const protocol::Message& message) {
+  std::size_t total = 256;
+  for (const auto* part : {&message.header, &message.parent_header, &message.metadata, &message.content}) {
+    for (const auto& member : *part) {
+      total += member.key().size() + weight(member.value());
+    }
+  }
+  for (const auto& buffer : message.buffers) {
+    total += buffer.size();
+  }
+  return total;
+}
+
+// A status message of the server's own: a kernel restarting or dead, as jupyter_server says it.
+protocol::Message status_message(std::string_view state, std::string_view session) {
+  protocol::Message message;
+  message.header = protocol::make_header("status", session, "tejun-server");
+  message.content = {{"execution_state", state}};
+  return message;
+}
+
+std::string encode(WireProtocol protocol, std::string_view channel, const protocol::Message& message) {
+  return protocol == WireProtocol::v1 ? encode_v1(channel, message) : encode_json(channel, message);
+}
+
+}  // namespace
+
+std::string encode_json(std::string_view channel, const protocol::Message& message) {
   json::object packet{{"header", message.header},     {"parent_header", message.parent_header},
                       {"metadata", message.metadata}, {"content", message.content},
-                      {"buffers", json::array()},     {"channel", client::to_string(channel)}};
+                      {"buffers", json::array()},     {"channel", channel}};
   packet["msg_id"] = message.header.contains("msg_id") ? message.header.at("msg_id") : json::value("");
   packet["msg_type"] = message.header.contains("msg_type") ? message.header.at("msg_type") : json::value("");
   return json::serialize(packet);
 }
 
-}  // namespace
+// v1.kernel.websocket.jupyter.org: the number N of offsets (u64, little-endian), N offsets, then
+// the channel name, header, parent_header, metadata and content (JSON) and the buffers, each
+// from its offset to the next; the last offset is the end.
+std::string encode_v1(std::string_view channel, const protocol::Message& message) {
+  const std::array<std::string, 4> parts = {json::serialize(message.header), json::serialize(message.parent_header),
+                                            json::serialize(message.metadata), json::serialize(message.content)};
+  const std::size_t count = 6 + message.buffers.size();
+  std::vector<std::uint64_t> offsets;
+  offsets.reserve(count);
+  std::uint64_t at = 8 * (1 + count);
+  offsets.push_back(at);
+  at += channel.size();
+  offsets.push_back(at);
+  for (const auto& part : parts) {
+    at += part.size();
+    offsets.push_back(at);
+  }
+  for (const auto& buffer : message.buffers) {
+    at += buffer.size();
+    offsets.push_back(at);
+  }
+  std::string out;
+  out.reserve(at);
+  put_u64(out, count);
+  for (const auto offset : offsets) {
+    put_u64(out, offset);
+  }
+  out += channel;
+  for (const auto& part : parts) {
+    out += part;
+  }
+  for (const auto& buffer : message.buffers) {
+    out += buffer;
+  }
+  return out;
+}
 
-ChannelBridge::ChannelBridge(Locate locate, std::function<void()> activity)
-    : locate_(std::move(locate)), activity_(std::move(activity)) {
+bool decode_client_message(std::string_view data, bool binary, std::string& channel, protocol::Message& message) {
+  channel.clear();
+  if (!binary) {
+    auto packet = parse_object(data);
+    if (!packet) {
+      return false;
+    }
+    const auto* name = packet->if_contains("channel");
+    if (name == nullptr || !name->is_string()) {
+      return false;
+    }
+    channel = name->as_string();
+    message.header = object_member(*packet, "header");
+    message.parent_header = object_member(*packet, "parent_header");
+    message.metadata = object_member(*packet, "metadata");
+    message.content = object_member(*packet, "content");
+    return true;
+  }
+  if (data.size() < 8) {
+    return false;
+  }
+  const auto count = get_u64(data, 0);
+  if (count < 6 || count > 1024 || data.size() < 8 * (1 + count)) {
+    return false;
+  }
+  std::vector<std::size_t> offsets;
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto offset = get_u64(data, 8 * (1 + i));
+    if (offset > data.size() || (!offsets.empty() && offset < offsets.back()) || offset < 8 * (1 + count)) {
+      return false;
+    }
+    offsets.push_back(static_cast<std::size_t>(offset));
+  }
+  const auto part = [&](std::size_t i) { return data.substr(offsets[i], offsets[i + 1] - offsets[i]); };
+  std::array<json::object*, 4> objects = {&message.header, &message.parent_header, &message.metadata, &message.content};
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    auto parsed = parse_object(part(i + 1));
+    if (!parsed) {
+      return false;
+    }
+    *objects[i] = std::move(*parsed);
+  }
+  message.buffers.clear();
+  for (std::size_t i = 5; i + 1 < count; ++i) {
+    message.buffers.emplace_back(part(i));
+  }
+  channel = part(0);
+  return true;
+}
+
+// One WebSocket connection of the bridge's client.
+class ChannelBridge::ClientEnd final : public net::WebSocketHandler {
+ public:
+  ClientEnd(std::shared_ptr<ChannelBridge> bridge, WireProtocol protocol)
+      : bridge_(std::move(bridge)), protocol_(protocol) {}
+  void on_open(std::shared_ptr<net::WebSocketSender> sender) override {
+    sender_ = std::move(sender);
+    bridge_->attach(sender_, protocol_);
+  }
+  void on_message(std::string data, bool binary) override { bridge_->receive(std::move(data), binary); }
+  void on_close() override { bridge_->detach(sender_.get()); }
+
+ private:
+  std::shared_ptr<ChannelBridge> bridge_;
+  WireProtocol protocol_;
+  std::shared_ptr<net::WebSocketSender> sender_;
+};
+
+ChannelBridge::ChannelBridge(Kernels& kernels, std::string kernel_id, std::string session_key)
+    : kernels_(kernels), kernel_id_(std::move(kernel_id)), session_key_(std::move(session_key)) {
   if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) {
     wake_[0] = wake_[1] = -1;
   }
+  thread_ = std::thread([this] {
+    run();
+    finished_ = true;
+  });
 }
 
 ChannelBridge::~ChannelBridge() {
@@ -65,12 +247,55 @@ void ChannelBridge::wake() {
   [[maybe_unused]] const auto written = ::write(wake_[1], &byte, 1);  // a full pipe is awake already
 }
 
-void ChannelBridge::on_open(std::shared_ptr<net::WebSocketSender> sender) {
-  sender_ = std::move(sender);
-  thread_ = std::thread([this] {
-    run();
-    finished_ = true;
-  });
+std::shared_ptr<net::WebSocketHandler> ChannelBridge::connect(WireProtocol protocol) {
+  const std::lock_guard lock(mutex_);
+  if (ending_) {
+    return nullptr;
+  }
+  return std::make_shared<ClientEnd>(shared_from_this(), protocol);
+}
+
+void ChannelBridge::attach(const std::shared_ptr<net::WebSocketSender>& sender, WireProtocol protocol) {
+  std::shared_ptr<net::WebSocketSender> replaced;
+  {
+    const std::lock_guard lock(mutex_);
+    if (ending_) {
+      replaced = sender;  // too late: this client connects again and gets a new bridge
+    } else {
+      replaced = std::exchange(sender_, sender);
+      protocol_ = protocol;
+    }
+  }
+  if (replaced) {
+    replaced->close();  // a stale connection of the same client
+  }
+  kernels_.count_connection(kernel_id_, +1);
+  wake();
+}
+
+void ChannelBridge::detach(const net::WebSocketSender* sender) {
+  kernels_.count_connection(kernel_id_, -1);
+  {
+    const std::lock_guard lock(mutex_);
+    if (sender_.get() != sender) {
+      return;  // already replaced
+    }
+    sender_.reset();
+    detached_at_ = Clock::now();
+    if (session_key_.empty()) {
+      ending_ = true;
+      stopping_ = true;
+    }
+  }
+  wake();
+}
+
+void ChannelBridge::receive(std::string data, bool binary) {
+  {
+    const std::lock_guard lock(mutex_);
+    incoming_.emplace_back(std::move(data), binary);
+  }
+  wake();
 }
 
 void ChannelBridge::stop_and_join() {
@@ -81,124 +306,232 @@ void ChannelBridge::stop_and_join() {
   }
   stopping_ = true;
   wake();
-  if (sender_) {
-    sender_->close();  // also releases a send waiting for room
+  std::shared_ptr<net::WebSocketSender> sender;
+  {
+    const std::lock_guard lock(mutex_);
+    sender = sender_;
+  }
+  if (sender) {
+    sender->close();  // also releases a send waiting for room
   }
   if (thread_.joinable()) {
     thread_.join();
   }
 }
 
-void ChannelBridge::on_message(std::string data, bool binary) {
-  if (binary) {
-    return;  // the v1 binary protocol is not offered, so a client does not send it
-  }
-  {
-    const std::lock_guard lock(mutex_);
-    incoming_.push_back(std::move(data));
-  }
-  wake();
+void ChannelBridge::deliver(std::string channel, protocol::Message message) {
+  const auto bytes = weight(message);
+  pending_bytes_ += bytes;
+  pending_.push_back({std::move(channel), std::move(message), bytes});
+  flush();
 }
 
-void ChannelBridge::on_close() {
-  stopping_ = true;
-  wake();
+void ChannelBridge::flush() {
+  while (!pending_.empty() && !stopping_) {
+    std::shared_ptr<net::WebSocketSender> sender;
+    WireProtocol protocol{};
+    {
+      const std::lock_guard lock(mutex_);
+      sender = sender_;
+      protocol = protocol_;
+    }
+    if (!sender) {
+      break;
+    }
+    std::string packet;
+    const bool notice = dropped_ > 0;
+    if (notice) {
+      // Said where the output went, in the output of the step whose messages were dropped.
+      protocol::Message message;
+      message.header = protocol::make_header("stream", session_key_, "tejun-server");
+      message.parent_header = pending_.front().message.parent_header;
+      message.content = {{"name", "stderr"},
+                         {"text", fmt::format("\n[tejun server: {} messages ({} bytes) sent while this client was "
+                                              "disconnected were dropped; it keeps the last {} MiB]\n",
+                                              dropped_, dropped_bytes_, kMissedLimit >> 20)}};
+      packet = encode(protocol, "iopub", message);
+    } else {
+      packet = encode(protocol, pending_.front().channel, pending_.front().message);
+    }
+    if (!sender->send(std::move(packet), protocol == WireProtocol::v1)) {
+      const std::lock_guard lock(mutex_);
+      if (sender_ == sender) {  // gone: keep the rest for when it comes back
+        sender_.reset();
+        detached_at_ = Clock::now();
+        if (session_key_.empty()) {
+          ending_ = true;
+          stopping_ = true;
+        }
+      }
+      continue;
+    }
+    if (notice) {
+      dropped_ = dropped_bytes_ = 0;
+      continue;
+    }
+    pending_bytes_ -= pending_.front().bytes;
+    pending_.pop_front();
+  }
+  while (pending_bytes_ > kMissedLimit && pending_.size() > 1) {
+    ++dropped_;
+    dropped_bytes_ += pending_.front().bytes;
+    pending_bytes_ -= pending_.front().bytes;
+    pending_.pop_front();
+  }
+}
+
+bool ChannelBridge::should_end() {
+  const std::lock_guard lock(mutex_);
+  if (ending_) {
+    return true;
+  }
+  if (sender_ || Clock::now() - detached_at_ <
+                     (session_key_.empty() ? Clock::duration(kUnclaimedLimit) : Clock::duration(kReplayWindow))) {
+    return false;
+  }
+  ending_ = true;
+  return true;
 }
 
 void ChannelBridge::run() {
-  auto where = locate_();
-  if (!where) {
+  auto link = kernels_.link(kernel_id_);
+  if (!link) {
     return;
   }
-  auto generation = where->first;
-  auto kernel = std::make_unique<client::KernelClient>(where->second);
-  // After a restart the kernel listens on new ports: connect again, as the client keeps its
-  // WebSocket across a restart.
-  const auto follow_restarts = [&] {
-    auto now = locate_();
-    if (now && now->first != generation) {
-      generation = now->first;
-      kernel = std::make_unique<client::KernelClient>(now->second);
-    }
-    return now.has_value();
-  };
+  auto generation = link->generation;
+  bool told_dead = link->dead;
+  auto kernel = std::make_unique<client::KernelClient>(link->connection);
   // A SUB socket misses what the kernel publishes before its subscription has reached it.
   // Until a first iopub message arrives, ask kernel_info on shell every 50 ms (its busy and
-  // idle go to iopub); the client's messages wait meanwhile, and the answers to these
-  // requests are not forwarded.
+  // idle go to iopub); the answers to these requests are not forwarded.
   std::set<std::string, std::less<>> nudges;
-  const auto nudge_until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  for (auto next = std::chrono::steady_clock::now(); !stopping_ && std::chrono::steady_clock::now() < nudge_until;) {
-    if (std::chrono::steady_clock::now() >= next) {
-      nudges.insert(kernel->send(client::Channel::shell, "kernel_info_request", {}));
-      next = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  const auto nudge = [&] {
+    const auto until = Clock::now() + std::chrono::seconds(10);
+    for (auto next = Clock::now(); !stopping_ && Clock::now() < until;) {
+      if (Clock::now() >= next) {
+        nudges.insert(kernel->send(client::Channel::shell, "kernel_info_request", {}));
+        next = Clock::now() + std::chrono::milliseconds(50);
+      }
+      auto event = kernel->wait(std::chrono::milliseconds(10));
+      if (auto* received = std::get_if<client::Received>(&event);
+          received != nullptr && received->channel == client::Channel::iopub) {
+        return;
+      }
     }
-    auto event = kernel->wait(std::chrono::milliseconds(10));
-    if (auto* received = std::get_if<client::Received>(&event);
-        received != nullptr && received->channel == client::Channel::iopub) {
-      break;
-    }
-  }
+  };
   const auto from_nudge = [&nudges](const protocol::Message& message) {
     const auto* parent = message.parent_header.if_contains("msg_id");
     return parent != nullptr && parent->is_string() && nudges.contains(std::string_view(parent->as_string()));
   };
-
-  const int fds[] = {wake_[0]};
-  while (!stopping_) {
-    auto event = kernel->wait(std::chrono::milliseconds(500), fds);
-    if (auto* received = std::get_if<client::Received>(&event)) {
-      if (from_nudge(received->message)) {
-        continue;
-      }
-      if (activity_) {
-        activity_();
-      }
-      if (!sender_->send_text(to_websocket(received->channel, received->message))) {
-        break;  // the client has gone
-      }
-      continue;
-    }
-    if (!follow_restarts()) {
-      break;  // the kernel was deleted
-    }
-    if (!std::holds_alternative<client::FdReady>(event)) {
-      continue;
-    }
-    char drain[256];
-    while (::read(wake_[0], drain, sizeof drain) > 0) {
-    }
-    std::deque<std::string> batch;
+  // Forwards what the client sent since the last look.
+  const auto forward = [&] {
+    std::deque<std::pair<std::string, bool>> batch;
     {
       const std::lock_guard lock(mutex_);
       batch.swap(incoming_);
     }
-    for (const auto& text : batch) {
-      boost::system::error_code error;
-      auto value = json::parse(text, error);
-      if (error || !value.is_object()) {
+    for (auto& [data, binary] : batch) {
+      std::string name;
+      protocol::Message message;
+      if (!decode_client_message(data, binary, name, message)) {
         continue;  // not a message: Jupyter Server drops these too
       }
-      const auto& packet = value.as_object();
-      const auto* name = packet.if_contains("channel");
-      const auto channel = name != nullptr && name->is_string() ? channel_named(name->as_string()) : std::nullopt;
-      if (!channel) {
+      if (const auto channel = channel_named(name)) {
+        kernel->send_message(*channel, message);
+        kernels_.touch(kernel_id_);
+      }
+    }
+  };
+  nudge();
+
+  const int fds[] = {wake_[0]};
+  while (!stopping_) {
+    auto event = kernel->wait(std::chrono::milliseconds(500), fds);
+    forward();  // also while the kernel streams: an interrupt or input_reply must not wait
+    if (auto* received = std::get_if<client::Received>(&event)) {
+      if (from_nudge(received->message)) {
         continue;
       }
-      protocol::Message message;
-      message.header = object_member(packet, "header");
-      message.parent_header = object_member(packet, "parent_header");
-      message.metadata = object_member(packet, "metadata");
-      message.content = object_member(packet, "content");
-      kernel->send_message(*channel, message);
-      if (activity_) {
-        activity_();
+      std::string_view state;
+      if (received->channel == client::Channel::iopub && received->message.msg_type() == "status") {
+        if (const auto* value = received->message.content.if_contains("execution_state");
+            value != nullptr && value->is_string()) {
+          state = value->as_string();
+        }
+      }
+      kernels_.touch(kernel_id_, state);
+      deliver(client::to_string(received->channel), std::move(received->message));
+      continue;
+    }
+    if (std::holds_alternative<client::FdReady>(event)) {
+      char drain[256];
+      while (::read(wake_[0], drain, sizeof drain) > 0) {
+      }
+    }
+    flush();  // a client that came back gets what it missed
+    auto now = kernels_.link(kernel_id_);
+    if (!now) {
+      break;  // the kernel was deleted
+    }
+    if (now->generation != generation) {
+      // Restarted: new ports, so connect again. A restart the server made after the kernel
+      // died is told to the client as jupyter_server tells it, with the status "restarting"
+      // (JupyterLab then says the kernel is autorestarting and reconnects); a client's own
+      // restart (REST) is not.
+      generation = now->generation;
+      if (now->auto_restarted) {
+        deliver("iopub", status_message("restarting", session_key_));
+      }
+      told_dead = now->dead;
+      if (now->dead) {
+        deliver("iopub", status_message("dead", session_key_));
+      }
+      kernel = std::make_unique<client::KernelClient>(now->connection);
+      nudges.clear();
+      nudge();
+    } else if (now->dead && !told_dead) {
+      told_dead = true;
+      deliver("iopub", status_message("dead", session_key_));
+    }
+    if (should_end()) {
+      break;
+    }
+  }
+  std::shared_ptr<net::WebSocketSender> sender;
+  {
+    const std::lock_guard lock(mutex_);
+    ending_ = true;
+    sender = sender_;
+  }
+  if (sender) {
+    sender->close();
+  }
+}
+
+std::shared_ptr<net::WebSocketHandler> ChannelBridges::connect(const std::string& kernel_id,
+                                                               const std::string& session_key, WireProtocol protocol) {
+  const std::lock_guard lock(mutex_);
+  std::erase_if(bridges_, [](const auto& bridge) { return bridge->finished(); });
+  if (!session_key.empty()) {
+    for (const auto& bridge : bridges_) {
+      if (bridge->kernel_id() == kernel_id && bridge->session_key() == session_key) {
+        if (auto handler = bridge->connect(protocol)) {
+          return handler;
+        }
       }
     }
   }
-  if (sender_) {
-    sender_->close();
+  auto bridge = std::make_shared<ChannelBridge>(kernels_, kernel_id, session_key);
+  bridges_.push_back(bridge);
+  return bridge->connect(protocol);
+}
+
+void ChannelBridges::stop_all() {
+  const std::lock_guard lock(mutex_);
+  for (const auto& bridge : bridges_) {
+    bridge->stop_and_join();
   }
+  bridges_.clear();
 }
 
 }  // namespace tejun::server

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <ctime>
+#include <vector>
 
 #include "base/ids.hpp"
 #include "client/kernel_manager.hpp"
@@ -18,6 +19,12 @@ namespace json = boost::json;
 using net::Response;
 
 constexpr auto kShutdownGrace = std::chrono::milliseconds(5000);
+// A kernel that dies this soon after the server restarted it counts as a crash loop; after
+// kAutoRestarts of those in a row it stays dead.
+constexpr auto kCrashLoopWindow = std::chrono::seconds(30);
+constexpr int kAutoRestarts = 5;
+constexpr auto kMonitorTick = std::chrono::seconds(1);
+using Clock = std::chrono::steady_clock;
 
 // A UUID-shaped id, as Jupyter's are.
 std::string new_id() {
@@ -53,13 +60,24 @@ std::string string_field(const json::object& object, std::string_view key) {
 struct Kernels::Kernel {
   std::string id;
   std::string name;
-  std::unique_ptr<client::KernelManager> manager;
+  // Under Kernels::mutex_:
   std::string last_activity;
+  Clock::time_point active_at = Clock::now();
+  std::string execution_state = "idle";  // from its iopub status messages, and the monitor's
+  int connections = 0;
+  // Under `mutex`, one lifecycle call at a time:
+  std::mutex mutex;
+  std::unique_ptr<client::KernelManager> manager;
   std::uint64_t restarts = 0;  // the WebSocket bridges connect again when it changes
-  std::mutex mutex;            // one lifecycle call at a time
+  bool auto_restarted = false;
+  bool dead = false;     // died and was not started again
+  bool removed = false;  // deleted: never to be restarted
+  int crash_loop = 0;
+  Clock::time_point started_at = Clock::now();
 };
 
-Kernels::Kernels(std::filesystem::path root) : root_(std::move(root)) {}
+Kernels::Kernels(std::filesystem::path root, std::function<void(const std::string&)> log)
+    : root_(std::move(root)), log_(std::move(log)) {}
 
 Kernels::~Kernels() {
   shutdown_all();
@@ -67,12 +85,11 @@ Kernels::~Kernels() {
 
 std::string Kernels::model_json(const std::string& id) const {
   const auto& kernel = *kernels_.at(id);
-  const bool alive = kernel.manager && kernel.manager->is_alive();
   json::object model{{"id", kernel.id},
                      {"name", kernel.name},
                      {"last_activity", kernel.last_activity},
-                     {"execution_state", alive ? "idle" : "dead"},
-                     {"connections", 0}};
+                     {"execution_state", kernel.execution_state},
+                     {"connections", kernel.connections}};
   return json::serialize(model);
 }
 
@@ -160,6 +177,7 @@ Response Kernels::remove(const std::string& id) {
     std::erase_if(sessions_, [&id](const auto& entry) { return entry.second.kernel_id == id; });
   }
   const std::lock_guard lock(kernel->mutex);
+  kernel->removed = true;
   kernel->manager->shutdown(kShutdownGrace);
   return Response::empty(204);
 }
@@ -185,34 +203,149 @@ Response Kernels::restart(const std::string& id) {
   if (!kernel) {
     return no_such_kernel(id);
   }
+  const auto set_state = [this, &kernel](std::string_view state) {
+    const std::lock_guard lock(mutex_);
+    kernel->execution_state = state;
+    kernel->last_activity = iso_now();
+    kernel->active_at = Clock::now();
+  };
   {
     const std::lock_guard lock(kernel->mutex);
-    if (auto restarted = kernel->manager->restart(kShutdownGrace); !restarted) {
+    set_state("restarting");
+    auto restarted = kernel->manager->restart(kShutdownGrace);
+    ++kernel->restarts;  // its ports changed even when it did not come up
+    kernel->auto_restarted = false;
+    kernel->crash_loop = 0;
+    kernel->started_at = Clock::now();
+    if (!restarted) {
+      kernel->dead = true;
+      set_state("dead");
       return Response::error(500, fmt::format("the kernel did not restart: {}", restarted.error().message));
     }
-    ++kernel->restarts;
-    kernel->last_activity = iso_now();
+    kernel->dead = false;
+    set_state("idle");
   }
   return get(id);
 }
 
-std::optional<std::pair<std::uint64_t, protocol::ConnectionInfo>> Kernels::connection_of(const std::string& id) const {
+std::optional<KernelLink> Kernels::link(const std::string& id) const {
   const auto kernel = find(id);
   if (!kernel) {
     return std::nullopt;
   }
   const std::lock_guard lock(kernel->mutex);
-  return std::pair{kernel->restarts, kernel->manager->connection()};
+  if (kernel->removed) {
+    return std::nullopt;
+  }
+  return KernelLink{kernel->restarts, kernel->manager->connection(), kernel->auto_restarted, kernel->dead};
 }
 
-void Kernels::touch(const std::string& id) {
-  const auto kernel = find(id);
-  if (!kernel) {
-    return;
-  }
+void Kernels::touch(const std::string& id, std::string_view state) {
   auto now = iso_now();
   const std::lock_guard lock(mutex_);
-  kernel->last_activity = std::move(now);
+  const auto found = kernels_.find(id);
+  if (found == kernels_.end()) {
+    return;
+  }
+  auto& kernel = *found->second;
+  kernel.last_activity = std::move(now);
+  kernel.active_at = Clock::now();
+  if (!state.empty()) {
+    kernel.execution_state = state;
+  }
+}
+
+void Kernels::count_connection(const std::string& id, int delta) {
+  const std::lock_guard lock(mutex_);
+  if (const auto found = kernels_.find(id); found != kernels_.end()) {
+    found->second->connections += delta;
+  }
+}
+
+void Kernels::start_monitor(CullOptions cull) {
+  monitor_ = std::thread([this, cull] { monitor(cull); });
+}
+
+bool Kernels::cullable(const Kernel& kernel, const CullOptions& cull) const {
+  return Clock::now() - kernel.active_at >= cull.idle_timeout && (cull.connected || kernel.connections == 0) &&
+         (cull.busy || kernel.execution_state != "busy");
+}
+
+void Kernels::monitor(CullOptions cull) {
+  auto next_cull = Clock::now() + cull.interval;
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    wake_monitor_.wait_for(lock, std::min<Clock::duration>(kMonitorTick, cull.interval), [this] { return stopping_; });
+    if (stopping_) {
+      break;
+    }
+    std::vector<std::shared_ptr<Kernel>> all;
+    std::vector<std::pair<std::string, std::string>> idle;  // id, why
+    for (const auto& [id, kernel] : kernels_) {
+      all.push_back(kernel);
+    }
+    if (cull.idle_timeout.count() > 0 && Clock::now() >= next_cull) {
+      next_cull = Clock::now() + cull.interval;
+      for (const auto& kernel : all) {
+        if (cullable(*kernel, cull)) {
+          const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - kernel->active_at);
+          idle.emplace_back(kernel->id, fmt::format("{} for {} s, {} connection(s)", kernel->execution_state,
+                                                    seconds.count(), kernel->connections));
+        }
+      }
+    }
+    lock.unlock();
+    for (const auto& kernel : all) {
+      watch(kernel);
+    }
+    for (const auto& [id, why] : idle) {
+      if (log_) {
+        log_(fmt::format("culled kernel {}: {} (--cull-idle-timeout {} s)", id, why, cull.idle_timeout.count()));
+      }
+      (void)remove(id);
+    }
+    lock.lock();
+  }
+}
+
+void Kernels::watch(const std::shared_ptr<Kernel>& kernel) {
+  const std::unique_lock lifecycle(kernel->mutex, std::try_to_lock);
+  if (!lifecycle.owns_lock() || kernel->removed || kernel->dead || kernel->manager->is_alive()) {
+    return;  // busy with a lifecycle call (which sees for itself), gone, or fine
+  }
+  const auto set_state = [this, &kernel](std::string_view state) {
+    const std::lock_guard lock(mutex_);
+    kernel->execution_state = state;
+    kernel->last_activity = iso_now();
+  };
+  const auto report = kernel->manager->death_report();
+  kernel->crash_loop = Clock::now() - kernel->started_at < kCrashLoopWindow ? kernel->crash_loop + 1 : 1;
+  if (kernel->crash_loop > kAutoRestarts) {
+    kernel->dead = true;
+    set_state("dead");
+    if (log_) {
+      log_(fmt::format("kernel {} died: {}; it died within {} s of starting {} times in a row, so it stays dead",
+                       kernel->id, report, kCrashLoopWindow.count(), kernel->crash_loop));
+    }
+    return;
+  }
+  if (log_) {
+    log_(fmt::format("kernel {} died: {}; restarting it", kernel->id, report));
+  }
+  set_state("autorestarting");
+  auto restarted = kernel->manager->restart(kShutdownGrace);
+  ++kernel->restarts;
+  kernel->auto_restarted = true;
+  kernel->started_at = Clock::now();
+  if (!restarted) {
+    kernel->dead = true;
+    set_state("dead");
+    if (log_) {
+      log_(fmt::format("kernel {} did not start again: {}", kernel->id, restarted.error().message));
+    }
+    return;
+  }
+  set_state("idle");
 }
 
 std::size_t Kernels::count() const {
@@ -220,7 +353,24 @@ std::size_t Kernels::count() const {
   return kernels_.size();
 }
 
+std::size_t Kernels::connections() const {
+  const std::lock_guard lock(mutex_);
+  std::size_t total = 0;
+  for (const auto& [id, kernel] : kernels_) {
+    total += static_cast<std::size_t>(std::max(0, kernel->connections));
+  }
+  return total;
+}
+
 void Kernels::shutdown_all() {
+  {
+    const std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_monitor_.notify_all();
+  if (monitor_.joinable()) {
+    monitor_.join();
+  }
   std::map<std::string, std::shared_ptr<Kernel>> all;
   {
     const std::lock_guard lock(mutex_);
@@ -229,6 +379,7 @@ void Kernels::shutdown_all() {
   }
   for (auto& [id, kernel] : all) {
     const std::lock_guard lock(kernel->mutex);
+    kernel->removed = true;
     kernel->manager->shutdown(kShutdownGrace);
   }
 }

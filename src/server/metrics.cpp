@@ -17,7 +17,12 @@ void Metrics::record(const std::string& method, int status, std::chrono::nanosec
   ++count_;
 }
 
-std::string Metrics::exposition(std::size_t kernels) const {
+void Metrics::record_websocket(int status) {
+  const std::lock_guard lock(mutex_);
+  ++websockets_[status];
+}
+
+std::string Metrics::exposition(std::size_t kernels, std::size_t websocket_clients) const {
   const std::lock_guard lock(mutex_);
   std::string text;
   text += "# HELP tejun_http_requests_total HTTP requests answered, by method and status code.\n";
@@ -38,6 +43,13 @@ std::string Metrics::exposition(std::size_t kernels) const {
   text += fmt::format("tejun_http_request_duration_seconds_count {}\n", count_);
   text += "# HELP tejun_kernels Kernels running.\n# TYPE tejun_kernels gauge\n";
   text += fmt::format("tejun_kernels {}\n", kernels);
+  text += "# HELP tejun_websocket_clients Kernel WebSocket connections open.\n# TYPE tejun_websocket_clients gauge\n";
+  text += fmt::format("tejun_websocket_clients {}\n", websocket_clients);
+  text += "# HELP tejun_websocket_upgrades_total WebSocket upgrade requests, by status code (101: accepted).\n";
+  text += "# TYPE tejun_websocket_upgrades_total counter\n";
+  for (const auto& [status, count] : websockets_) {
+    text += fmt::format("tejun_websocket_upgrades_total{{code=\"{}\"}} {}\n", status, count);
+  }
   return text;
 }
 

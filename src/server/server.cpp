@@ -98,8 +98,17 @@ base::Result<void> run_server(const ServerConfig& config, const std::function<vo
     base += '/';
   }
   const std::string token = config.token.empty() ? base::random_hex_id(48) : config.token;
+  // Events (a kernel died, was culled) go to the same log as requests.
+  const auto log_event = [&config](const std::string& message) {
+    const auto line = config.log_format == "json"
+                          ? fmt::format(R"({{"time": "{}", "event": {}}})", iso_now(), net::json_quote(message))
+                          : fmt::format("{} {}", iso_now(), message);
+    std::fprintf(stderr, "%s\n", line.c_str());
+  };
   Contents contents(config.root);
-  Kernels kernels(contents.root());
+  Kernels kernels(contents.root(), log_event);
+  kernels.start_monitor({config.cull_idle_timeout, config.cull_interval, config.cull_connected, config.cull_busy});
+  ChannelBridges bridges(kernels);
   const std::string started = iso_now();
   const std::string xsrf = base::random_hex_id(32);
   Metrics metrics;
@@ -109,9 +118,9 @@ base::Result<void> run_server(const ServerConfig& config, const std::function<vo
     return Response::json(200, fmt::format(R"({{"version": "{}"}})", kApiVersion));
   });
   router.add("GET", "/api/status", [&](const Request&, const Params&) {
-    return Response::json(200, fmt::format(R"({{"started": "{}", "last_activity": "{}", "connections": 0, )"
+    return Response::json(200, fmt::format(R"({{"started": "{}", "last_activity": "{}", "connections": {}, )"
                                            R"("kernels": {}}})",
-                                           started, iso_now(), kernels.count()));
+                                           started, iso_now(), kernels.connections(), kernels.count()));
   });
   router.add("GET", "/api/me", [](const Request&, const Params&) {
     return Response::json(200, R"({"identity": {"username": "tejun", "name": "tejun", "display_name": "tejun", )"
@@ -167,7 +176,7 @@ base::Result<void> run_server(const ServerConfig& config, const std::function<vo
 
   router.add("GET", "/metrics", [&](const Request&, const Params&) {
     auto response = Response::empty(200);
-    response.body = metrics.exposition(kernels.count());
+    response.body = metrics.exposition(kernels.count(), kernels.connections());
     response.set_header("Content-Type", "text/plain; version=0.0.4");
     return response;
   });
@@ -235,6 +244,17 @@ base::Result<void> run_server(const ServerConfig& config, const std::function<vo
 
   // One log line per request, with an id the response carries too. The query is never
   // logged: it may hold the token.
+  const auto log_request = [&config](const Request& request, int status, std::string_view id, double milliseconds) {
+    const std::string line =
+        config.log_format == "json"
+            ? fmt::format(R"({{"time": "{}", "request_id": "{}", "remote": {}, "method": {}, "path": {}, )"
+                          R"("status": {}, "ms": {:.3f}}})",
+                          iso_now(), id, net::json_quote(request.remote), net::json_quote(request.method),
+                          net::json_quote(request.path), status, milliseconds)
+            : fmt::format("{} {} {} {} {} {:.3f} ms {}", iso_now(), id, request.method, request.path, status,
+                          milliseconds, request.remote);
+    std::fprintf(stderr, "%s\n", line.c_str());
+  };
   const auto handle = [&](const Request& request) -> Response {
     const auto start = std::chrono::steady_clock::now();
     auto response = serve(request);
@@ -243,30 +263,21 @@ base::Result<void> run_server(const ServerConfig& config, const std::function<vo
     const auto id = base::random_hex_id(16);
     response.set_header("X-Request-Id", id);
     const double milliseconds = std::chrono::duration<double, std::milli>(took).count();
-    const std::string line =
-        config.log_format == "json"
-            ? fmt::format(R"({{"time": "{}", "request_id": "{}", "remote": {}, "method": {}, "path": {}, )"
-                          R"("status": {}, "ms": {:.3f}}})",
-                          iso_now(), id, net::json_quote(request.remote), net::json_quote(request.method),
-                          net::json_quote(request.path), response.status, milliseconds)
-            : fmt::format("{} {} {} {} {} {:.3f} ms {}", iso_now(), id, request.method, request.path, response.status,
-                          milliseconds, request.remote);
-    std::fprintf(stderr, "%s\n", line.c_str());
+    log_request(request, response.status, id, milliseconds);
     return response;
   };
 
   // WebSocket upgrades: /api/kernels/ID/channels, with the token (a browser sends the cookie
   // or ?token=) and, when the client says where it comes from, the same origin as the server.
-  std::mutex bridges_mutex;
-  std::vector<std::shared_ptr<ChannelBridge>> bridges;
-  const auto upgrade = [&](const Request& original) -> net::Upgrade {
+  // The binary subprotocol when the client offers it, else the JSON one. Logged like requests
+  // (status 101 when accepted).
+  const auto decide = [&](const Request& original, Request& request) -> net::Upgrade {
     if (!(original.path + "/").starts_with(base)) {
-      return {Response::error(404, "not under the server's base URL"), nullptr};
+      return {Response::error(404, "not under the server's base URL"), nullptr, {}};
     }
-    Request request = original;
     request.path = "/" + original.path.substr(std::min(original.path.size(), base.size()));
     if (auto granted = authorize(request); granted.status != 0) {
-      return {std::move(granted), nullptr};
+      return {std::move(granted), nullptr, {}};
     }
     if (const auto origin = request.header("Origin"); !origin.empty()) {
       const auto scheme = origin.find("://");
@@ -275,25 +286,46 @@ base::Result<void> run_server(const ServerConfig& config, const std::function<vo
         return {Response::error(403, fmt::format("a WebSocket from origin {} is refused: only pages of this server "
                                                  "may connect",
                                                  origin)),
-                nullptr};
+                nullptr,
+                {}};
       }
     }
     constexpr std::string_view kPrefix = "/api/kernels/";
     constexpr std::string_view kSuffix = "/channels";
     if (!request.path.starts_with(kPrefix) || !request.path.ends_with(kSuffix) ||
         request.path.size() <= kPrefix.size() + kSuffix.size()) {
-      return {Response::error(404, fmt::format("no WebSocket at {}", request.path)), nullptr};
+      return {Response::error(404, fmt::format("no WebSocket at {}", request.path)), nullptr, {}};
     }
     const std::string id = request.path.substr(kPrefix.size(), request.path.size() - kPrefix.size() - kSuffix.size());
-    if (!kernels.connection_of(id)) {
-      return {Response::error(404, fmt::format("Kernel does not exist: {}", id)), nullptr};
+    if (!kernels.contains(id)) {
+      return {Response::error(404, fmt::format("Kernel does not exist: {}", id)), nullptr, {}};
     }
-    auto bridge = std::make_shared<ChannelBridge>([&kernels, id] { return kernels.connection_of(id); },
-                                                  [&kernels, id] { kernels.touch(id); });
-    const std::lock_guard lock(bridges_mutex);
-    std::erase_if(bridges, [](const auto& other) { return other->finished(); });
-    bridges.push_back(bridge);
-    return {Response::empty(0), bridge};
+    bool v1 = false;
+    for (auto offered = request.header("Sec-WebSocket-Protocol"); !offered.empty();) {
+      const auto comma = offered.find(',');
+      auto name = offered.substr(0, comma);
+      offered.remove_prefix(comma == std::string_view::npos ? offered.size() : comma + 1);
+      while (name.starts_with(' ')) {
+        name.remove_prefix(1);
+      }
+      while (name.ends_with(' ')) {
+        name.remove_suffix(1);
+      }
+      v1 = v1 || name == kV1Protocol;
+    }
+    auto handler =
+        bridges.connect(id, request.query_value("session_id").value_or(""), v1 ? WireProtocol::v1 : WireProtocol::json);
+    return {Response::empty(0), std::move(handler), v1 ? std::string(kV1Protocol) : std::string()};
+  };
+  const auto upgrade = [&](const Request& original) -> net::Upgrade {
+    const auto start = std::chrono::steady_clock::now();
+    Request request = original;
+    auto decision = decide(original, request);
+    const int status = decision.handler ? 101 : decision.refusal.status;
+    metrics.record_websocket(status);
+    log_request(request, status, base::random_hex_id(16),
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    return decision;
   };
 
   net::ServerOptions options;
@@ -307,13 +339,7 @@ base::Result<void> run_server(const ServerConfig& config, const std::function<vo
   const std::string host = config.ip.find(':') != std::string::npos ? "[" + config.ip + "]" : config.ip;
   ready(fmt::format("http://{}:{}{}?token={}", host, *port, base, token));
   http.run();
-  {
-    const std::lock_guard lock(bridges_mutex);
-    for (const auto& bridge : bridges) {
-      bridge->stop_and_join();
-    }
-    bridges.clear();  // before the event loop their WebSockets belong to is destroyed
-  }
+  bridges.stop_all();  // before the event loop their WebSockets belong to is destroyed
   kernels.shutdown_all();
   return {};
 }

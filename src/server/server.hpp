@@ -1,6 +1,7 @@
 // `tejun server`: the Jupyter-compatible per-user server (REST API on net::HttpServer).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -16,6 +17,12 @@ struct ServerConfig {
   std::string token;  // empty: a random one, printed with the URL
   std::string base_url = "/";
   std::string log_format = "plain";  // or "json": one line per request on stderr
+  // Idle kernels: shut down after this long without activity (0: never), looked for every
+  // cull_interval; kernels with a client connected, or busy, only when these say so.
+  std::chrono::seconds cull_idle_timeout{0};
+  std::chrono::seconds cull_interval{300};
+  bool cull_connected = false;
+  bool cull_busy = false;
 };
 
 // Serves until SIGINT or SIGTERM, then shuts the kernels down. `ready` is called once the

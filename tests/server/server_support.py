@@ -117,9 +117,10 @@ class Response:
 
 
 class Server:
-    """One `tejun server` on a temporary root, with its own HOME and Jupyter folders."""
+    """One `tejun server` on a temporary root, with its own HOME and Jupyter folders; ARGS are
+    added to its command line."""
 
-    def __init__(self):
+    def __init__(self, args=()):
         self._folder = tempfile.TemporaryDirectory(prefix="tejun-server-test-")
         self.folder = pathlib.Path(self._folder.name).resolve()
         self.root = self.folder / "root"
@@ -134,7 +135,7 @@ class Server:
         # stderr goes to a file: the kernels inherit it, and a pipe nobody reads would block them.
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [TEJUN, "server", "--port", "0", "--root", str(self.root), "--token", TOKEN],
+                [TEJUN, "server", "--port", "0", "--root", str(self.root), "--token", TOKEN, *args],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, env=environment,
                 cwd=self.folder)
         self.exit_code = None
@@ -219,10 +220,11 @@ class ServerTestCase(unittest.TestCase):
     kernel it started."""
 
     server = None
+    server_args = ()  # added to the server's command line
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server()
+        cls.server = Server(cls.server_args)
 
     @classmethod
     def tearDownClass(cls):

@@ -146,6 +146,9 @@ async function main() {
 
     await step('the kernel channels WebSocket connects', async () => {
       await until(() => kernel.connectionStatus === 'connected', `connectionStatus connected (${kernel.connectionStatus})`);
+      // The server chose the binary subprotocol the client offers (a private field: the
+      // library does not expose the WebSocket).
+      assert.equal(kernel._ws && kernel._ws.protocol, 'v1.kernel.websocket.jupyter.org');
     });
 
     await step('kernel_info_request', async () => {
