@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/text.hpp"
+#include "base/utf8.hpp"
 
 namespace tejun::net {
 std::string_view Request::header(std::string_view name) const {
@@ -136,7 +137,14 @@ std::optional<std::multimap<std::string, std::string, std::less<>>> parse_query(
 
 std::string json_quote(std::string_view text) {
   std::string quoted = "\"";
-  for (const char c : text) {
+  while (!text.empty()) {
+    const char c = text.front();
+    const auto length = base::utf8_sequence_length(text);
+    if (length == 0) {
+      quoted += "\xEF\xBF\xBD";  // U+FFFD for a byte that is not UTF-8
+      text.remove_prefix(1);
+      continue;
+    }
     switch (c) {
       case '"':
         quoted += "\\\"";
@@ -157,9 +165,10 @@ std::string json_quote(std::string_view text) {
         if (static_cast<unsigned char>(c) < 0x20) {
           quoted += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
         } else {
-          quoted += c;
+          quoted += text.substr(0, length);
         }
     }
+    text.remove_prefix(length);
   }
   quoted += '"';
   return quoted;

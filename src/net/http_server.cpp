@@ -1,6 +1,7 @@
 #include "net/http_server.hpp"
 
 #include <fmt/format.h>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -18,13 +19,13 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-
-#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "base/utf8.hpp"
 
 namespace tejun::net {
 namespace {
@@ -36,7 +37,9 @@ using Tcp = asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 // The request as handlers see it; nullopt when its target is not a valid origin-form path.
-std::optional<Request> to_request(const http::request<http::string_body>& message, const std::string& remote) {
+// The request as handlers see it, or nullopt and `why` (for a 400).
+std::optional<Request> to_request(const http::request<http::string_body>& message, const std::string& remote,
+                                  std::string& why) {
   Request request;
   request.method = std::string(message.method_string());
   request.target = std::string(message.target());
@@ -44,13 +47,26 @@ std::optional<Request> to_request(const http::request<http::string_body>& messag
   const auto question = target.find('?');
   auto path = percent_decode(target.substr(0, question), false);
   if (!path || !target.starts_with('/')) {
+    why = "the request target is not a valid path (it must start with / and %XX escapes need two hex digits)";
+    return std::nullopt;
+  }
+  if (const auto bad = base::find_invalid_utf8(*path); bad != std::string_view::npos) {
+    why = fmt::format("the request path is not valid UTF-8 (byte {} of the decoded path)", bad);
     return std::nullopt;
   }
   request.path = std::move(*path);
   if (question != std::string_view::npos) {
     auto query = parse_query(target.substr(question + 1));
     if (!query) {
+      why = "the query string has a broken %XX escape";
       return std::nullopt;
+    }
+    for (const auto& [name, value] : *query) {
+      if (base::find_invalid_utf8(name) != std::string_view::npos ||
+          base::find_invalid_utf8(value) != std::string_view::npos) {
+        why = "the query string is not valid UTF-8";
+        return std::nullopt;
+      }
     }
     request.query = std::move(*query);
   }
@@ -209,10 +225,11 @@ struct HttpServer::State {
       }
       auto& incoming = parser.get();
       if (beast::websocket::is_upgrade(incoming)) {
-        auto request = to_request(incoming, remote);
+        std::string why;
+        auto request = to_request(incoming, remote, why);
         Upgrade decision;
         if (!request) {
-          decision.refusal = Response::error(400, "the request target is not a valid path");
+          decision.refusal = Response::error(400, why);
         } else if (!upgrade) {
           decision.refusal = Response::error(400, "this server takes no WebSocket connections");
         } else {
@@ -230,16 +247,33 @@ struct HttpServer::State {
                                  std::move(decision.subprotocol));
         co_return;
       }
+      // A transfer coding other than chunked leaves the body's length unknown: what follows
+      // could be read as another request (RFC 9112 6.3). Refused, and the connection closed.
+      if (const auto coding = incoming.find(http::field::transfer_encoding); coding != incoming.end()) {
+        if (!beast::iequals(coding->value(), "chunked")) {
+          const bool chunked_last = parser.chunked();
+          auto message =
+              to_message(Response::error(chunked_last ? 501 : 400,
+                                         fmt::format("Transfer-Encoding: {} is not supported: send the body with a "
+                                                     "Content-Length or Transfer-Encoding: chunked",
+                                                     std::string_view(coding->value()))),
+                         incoming.version(), false);
+          stream.expires_after(std::chrono::seconds(5));
+          co_await http::async_write(stream, message, kNoThrow);
+          break;
+        }
+      }
       const bool keep_alive = incoming.keep_alive() && !stopping;
       Response response;
-      if (auto request = to_request(incoming, remote)) {
+      std::string why;
+      if (auto request = to_request(incoming, remote, why)) {
         try {
           response = handle(*request);
         } catch (const std::exception& exception) {
           response = Response::error(500, fmt::format("internal error: {}", exception.what()));
         }
       } else {
-        response = Response::error(400, "the request target is not a valid path (bad percent-encoding?)");
+        response = Response::error(400, why);
       }
       auto message = to_message(std::move(response), incoming.version(), keep_alive);
       stream.expires_after(options.read_timeout);

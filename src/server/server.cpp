@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/ids.hpp"
+#include "base/utf8.hpp"
 #include "client/kernel_specs.hpp"
 #include "net/http_server.hpp"
 #include "net/router.hpp"
@@ -234,6 +235,12 @@ base::Result<void> run_server(const ServerConfig& config, const std::function<vo
     auto granted = authorize(request);
     if (granted.status != 0) {
       return granted;
+    }
+    // Every body of the API is JSON, which is UTF-8.
+    if (const auto bad = base::find_invalid_utf8(request.body); bad != std::string_view::npos) {
+      return Response::error(400, fmt::format("the request body is not valid UTF-8 (byte {}): it must be JSON, "
+                                              "which is UTF-8",
+                                              bad));
     }
     auto response = router.dispatch(request);
     for (auto& header : granted.headers) {
