@@ -9,6 +9,7 @@
 #include <memory>
 #include <thread>
 
+#include "base/shared_library.hpp"
 #include "exec/sql_database.hpp"
 
 namespace tejun::exec {
@@ -16,6 +17,44 @@ namespace {
 
 using base::ErrorCode;
 using base::make_error;
+
+// libpq, loaded at the first PostgreSQL step (base/shared_library.hpp): the functions used here.
+// clang-format off
+// NOLINTNEXTLINE(*-macro-usage)
+#define TEJUN_LIBPQ(X) \
+  X(PQcancel) X(PQclear) X(PQcmdStatus) X(PQconnectPoll) X(PQconnectStartParams) \
+  X(PQconninfoFree) X(PQconninfoParse) X(PQconsumeInput) X(PQdb) X(PQerrorMessage) \
+  X(PQfinish) X(PQfname) X(PQfreeCancel) X(PQfreemem) X(PQftype) X(PQgetCancel) \
+  X(PQgetCopyData) X(PQgetResult) X(PQgetisnull) X(PQgetlength) X(PQgetvalue) X(PQhost) \
+  X(PQisBusy) X(PQnfields) X(PQparameterStatus) X(PQport) X(PQputCopyEnd) \
+  X(PQresultErrorField) X(PQresultErrorMessage) X(PQresultStatus) X(PQsendQuery) \
+  X(PQsendQueryParams) X(PQsetNoticeReceiver) X(PQsetSingleRowMode) X(PQsocket) X(PQstatus) \
+  X(PQtransactionStatus) X(PQuser)
+// clang-format on
+struct LibPq {
+  TEJUN_LIBPQ(TEJUN_SHARED_FUNCTION)
+};
+
+const base::Result<LibPq>& load_libpq() {
+  static const auto kLoaded = []() -> base::Result<LibPq> {
+    auto opened = base::SharedLibrary::open("libpq.so.5", "PostgreSQL steps");
+    if (!opened) {
+      return opened.error();
+    }
+    auto& library = *opened;
+    LibPq table;
+    if (!(TEJUN_LIBPQ(TEJUN_BIND_FUNCTION) true)) {
+      return library.missing_symbols();
+    }
+    return table;
+  }();
+  return kLoaded;
+}
+
+// The table, once connect_postgres has loaded it (everything else runs on a connection).
+const LibPq& pq() {
+  return load_libpq().value();
+}
 
 // How long a connection may take when the kernel's own deadline is further away.
 constexpr auto kConnectLimit = std::chrono::seconds(15);
@@ -73,8 +112,8 @@ constexpr TypeInfo kTypes[] = {
 
 SqlColumn column_of(const PGresult* result, int index) {
   SqlColumn column;
-  column.name = PQfname(result, index);
-  const Oid oid = PQftype(result, index);
+  column.name = pq().PQfname(result, index);
+  const Oid oid = pq().PQftype(result, index);
   for (const auto& known : kTypes) {
     if (known.oid == oid) {
       column.type = known.type;
@@ -87,7 +126,7 @@ SqlColumn column_of(const PGresult* result, int index) {
 }
 
 std::string field(const PGresult* result, int code) {
-  const char* value = PQresultErrorField(result, code);
+  const char* value = pq().PQresultErrorField(result, code);
   return value == nullptr ? std::string() : std::string(value);
 }
 
@@ -120,7 +159,7 @@ SqlFailure server_failure(const PGresult* result, std::string_view sql) {
   failure.kind = SqlFailure::Kind::server;
   failure.message = field(result, PG_DIAG_MESSAGE_PRIMARY);
   if (failure.message.empty()) {
-    failure.message = trimmed_error(PQresultErrorMessage(result));
+    failure.message = trimmed_error(pq().PQresultErrorMessage(result));
   }
   failure.sqlstate = field(result, PG_DIAG_SQLSTATE);
   failure.detail = field(result, PG_DIAG_MESSAGE_DETAIL);
@@ -132,10 +171,10 @@ SqlFailure server_failure(const PGresult* result, std::string_view sql) {
 }
 
 struct ConnDeleter {
-  void operator()(PGconn* conn) const noexcept { PQfinish(conn); }
+  void operator()(PGconn* conn) const noexcept { pq().PQfinish(conn); }
 };
 struct ResultDeleter {
-  void operator()(PGresult* result) const noexcept { PQclear(result); }
+  void operator()(PGresult* result) const noexcept { pq().PQclear(result); }
 };
 using ConnPtr = std::unique_ptr<PGconn, ConnDeleter>;
 using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
@@ -143,18 +182,18 @@ using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 class Postgres final : public SqlDatabase {
  public:
   explicit Postgres(ConnPtr conn) : conn_(std::move(conn)) {
-    PQsetNoticeReceiver(conn_.get(), &Postgres::on_notice, this);
+    pq().PQsetNoticeReceiver(conn_.get(), &Postgres::on_notice, this);
   }
 
   [[nodiscard]] bool numbered_parameters() const noexcept override { return true; }
   [[nodiscard]] bool usable() const noexcept override {
-    return conn_ != nullptr && PQstatus(conn_.get()) == CONNECTION_OK;
+    return conn_ != nullptr && pq().PQstatus(conn_.get()) == CONNECTION_OK;
   }
 
   [[nodiscard]] std::string description() const override {
-    const char* version = PQparameterStatus(conn_.get(), "server_version");
-    return fmt::format("postgresql://{}@{}:{}/{} (PostgreSQL {})", PQuser(conn_.get()), PQhost(conn_.get()),
-                       PQport(conn_.get()), PQdb(conn_.get()), version == nullptr ? "?" : version);
+    const char* version = pq().PQparameterStatus(conn_.get(), "server_version");
+    return fmt::format("postgresql://{}@{}:{}/{} (PostgreSQL {})", pq().PQuser(conn_.get()), pq().PQhost(conn_.get()),
+                       pq().PQport(conn_.get()), pq().PQdb(conn_.get()), version == nullptr ? "?" : version);
   }
 
   std::optional<SqlFailure> execute(std::string_view sql, std::span<const std::string> /*names*/,
@@ -181,7 +220,7 @@ class Postgres final : public SqlDatabase {
 
   SqlFailure lost(std::string_view what) const {
     return SqlFailure::of(SqlFailure::Kind::connection,
-                          fmt::format("{}: {}", what, trimmed_error(PQerrorMessage(conn_.get()))));
+                          fmt::format("{}: {}", what, trimmed_error(pq().PQerrorMessage(conn_.get()))));
   }
 
   // Waits for the connection's socket; after an interrupt or the deadline, cancels the
@@ -208,7 +247,7 @@ class Postgres final : public SqlDatabase {
 };
 
 void Postgres::cancel() {
-  PGcancel* handle = PQgetCancel(conn_.get());
+  PGcancel* handle = pq().PQgetCancel(conn_.get());
   if (handle == nullptr) {
     return;
   }
@@ -217,13 +256,13 @@ void Postgres::cancel() {
   // the statement to end, then drops the connection).
   std::thread([handle]() {
     std::array<char, 256> error{};
-    (void)PQcancel(handle, error.data(), static_cast<int>(error.size()));
-    PQfreeCancel(handle);
+    (void)pq().PQcancel(handle, error.data(), static_cast<int>(error.size()));
+    pq().PQfreeCancel(handle);
   }).detach();
 }
 
 bool Postgres::wait_readable(StepHost& host, Clock::time_point& deadline, std::optional<SqlFailure>& stopped) {
-  pollfd fd{PQsocket(conn_.get()), POLLIN, 0};
+  pollfd fd{pq().PQsocket(conn_.get()), POLLIN, 0};
   const auto status = host.wait({&fd, 1}, deadline);
   if (status == WaitStatus::ready) {
     return true;
@@ -262,13 +301,13 @@ std::optional<SqlFailure> Postgres::copy_out(SqlSink& sink, StepHost& host, Cloc
   };
   while (true) {
     char* buffer = nullptr;
-    const int length = PQgetCopyData(conn_.get(), &buffer, 1);
+    const int length = pq().PQgetCopyData(conn_.get(), &buffer, 1);
     if (length > 0) {
       if (chunk.empty()) {
         chunk_started = Clock::now();
       }
       chunk.append(buffer, static_cast<std::size_t>(length));
-      PQfreemem(buffer);
+      pq().PQfreemem(buffer);
       if (chunk.size() >= kChunk) {
         flush();
       }
@@ -287,7 +326,7 @@ std::optional<SqlFailure> Postgres::copy_out(SqlSink& sink, StepHost& host, Cloc
       flush();
       return stopped;
     }
-    if (PQconsumeInput(conn_.get()) == 0) {
+    if (pq().PQconsumeInput(conn_.get()) == 0) {
       flush();
       return lost("the connection was lost");
     }
@@ -311,13 +350,13 @@ std::optional<SqlFailure> Postgres::run(std::string_view sql, std::span<const st
   for (const auto& value : values) {
     pointers.push_back(value.c_str());
   }
-  const int sent = values.empty() ? PQsendQuery(conn_.get(), text.c_str())
-                                  : PQsendQueryParams(conn_.get(), text.c_str(), static_cast<int>(values.size()),
-                                                      nullptr, pointers.data(), nullptr, nullptr, 0);
+  const int sent = values.empty() ? pq().PQsendQuery(conn_.get(), text.c_str())
+                                  : pq().PQsendQueryParams(conn_.get(), text.c_str(), static_cast<int>(values.size()),
+                                                           nullptr, pointers.data(), nullptr, nullptr, 0);
   if (sent == 0) {
     return lost("cannot send the statement");
   }
-  (void)PQsetSingleRowMode(conn_.get());
+  (void)pq().PQsetSingleRowMode(conn_.get());
   sink_ = &sink;
   struct Reset {
     SqlSink*& sink;
@@ -342,8 +381,8 @@ std::optional<SqlFailure> Postgres::run(std::string_view sql, std::span<const st
     }
   };
   while (true) {
-    while (conn_ != nullptr && PQisBusy(conn_.get()) == 0) {
-      ResultPtr result(PQgetResult(conn_.get()));
+    while (conn_ != nullptr && pq().PQisBusy(conn_.get()) == 0) {
+      ResultPtr result(pq().PQgetResult(conn_.get()));
       if (result == nullptr) {
         finish_rows(true);
         if (stopped && !failure) {
@@ -359,10 +398,10 @@ std::optional<SqlFailure> Postgres::run(std::string_view sql, std::span<const st
         }
         return failure;
       }
-      switch (PQresultStatus(result.get())) {
+      switch (pq().PQresultStatus(result.get())) {
         case PGRES_SINGLE_TUPLE:
         case PGRES_TUPLES_OK: {
-          const int columns = PQnfields(result.get());
+          const int columns = pq().PQnfields(result.get());
           if (!in_rows) {
             std::vector<SqlColumn> described;
             described.reserve(static_cast<std::size_t>(columns));
@@ -375,7 +414,7 @@ std::optional<SqlFailure> Postgres::run(std::string_view sql, std::span<const st
               cancel();
             }
           }
-          if (PQresultStatus(result.get()) == PGRES_TUPLES_OK) {
+          if (pq().PQresultStatus(result.get()) == PGRES_TUPLES_OK) {
             finish_rows(true);
             break;
           }
@@ -385,10 +424,10 @@ std::optional<SqlFailure> Postgres::run(std::string_view sql, std::span<const st
           row.resize(static_cast<std::size_t>(columns));
           for (int i = 0; i < columns; ++i) {
             row[static_cast<std::size_t>(i)] =
-                PQgetisnull(result.get(), 0, i) != 0
+                pq().PQgetisnull(result.get(), 0, i) != 0
                     ? SqlValue()
-                    : SqlValue(std::string_view(PQgetvalue(result.get(), 0, i),
-                                                static_cast<std::size_t>(PQgetlength(result.get(), 0, i))));
+                    : SqlValue(std::string_view(pq().PQgetvalue(result.get(), 0, i),
+                                                static_cast<std::size_t>(pq().PQgetlength(result.get(), 0, i))));
           }
           if (auto taken = sink.row(row); !taken) {
             fail(SqlFailure::of(SqlFailure::Kind::client, taken.error().message));
@@ -397,7 +436,7 @@ std::optional<SqlFailure> Postgres::run(std::string_view sql, std::span<const st
           break;
         }
         case PGRES_COMMAND_OK:
-          sink.command(PQcmdStatus(result.get()));
+          sink.command(pq().PQcmdStatus(result.get()));
           break;
         case PGRES_COPY_OUT:
           if (auto copied = copy_out(sink, host, deadline, stopped)) {
@@ -405,9 +444,9 @@ std::optional<SqlFailure> Postgres::run(std::string_view sql, std::span<const st
           }
           break;
         case PGRES_COPY_IN:
-          (void)PQputCopyEnd(conn_.get(),
-                             "COPY FROM STDIN has no input in a tejun step (use COPY … FROM 'file' "
-                             "on the server, or a shell step with psql \\copy)");
+          (void)pq().PQputCopyEnd(conn_.get(),
+                                  "COPY FROM STDIN has no input in a tejun step (use COPY … FROM 'file' "
+                                  "on the server, or a shell step with psql \\copy)");
           break;
         case PGRES_EMPTY_QUERY:
           break;
@@ -421,7 +460,7 @@ std::optional<SqlFailure> Postgres::run(std::string_view sql, std::span<const st
       finish_rows(false);
       return stopped;
     }
-    if (PQconsumeInput(conn_.get()) == 0) {
+    if (pq().PQconsumeInput(conn_.get()) == 0) {
       finish_rows(false);
       return lost("the connection was lost");
     }
@@ -458,7 +497,7 @@ void Postgres::restore_timeout(StepHost& host) {
   if (!saved_timeout_ || conn_ == nullptr) {
     return;
   }
-  if (PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) {
+  if (pq().PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) {
     restore_pending_ = true;  // at the start of a later statement, once the transaction has ended
     return;
   }
@@ -476,7 +515,7 @@ std::optional<SqlFailure> Postgres::set_statement_timeout(std::optional<std::chr
     restore_timeout(host);
     return std::nullopt;
   }
-  if (PQtransactionStatus(conn_.get()) == PQTRANS_INERROR) {
+  if (pq().PQtransactionStatus(conn_.get()) == PQTRANS_INERROR) {
     return std::nullopt;  // nothing runs until ROLLBACK, which needs no time limit
   }
   if (!saved_timeout_) {
@@ -497,10 +536,13 @@ std::optional<SqlFailure> Postgres::set_statement_timeout(std::optional<std::chr
 }  // namespace
 
 bool postgres_url_readable(const std::string& url) {
+  if (!load_libpq()) {
+    return true;  // connecting says what is missing
+  }
   char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
-  PQfreemem(error);
-  PQconninfoFree(options);
+  PQconninfoOption* options = pq().PQconninfoParse(url.c_str(), &error);
+  pq().PQfreemem(error);
+  pq().PQconninfoFree(options);
   return options != nullptr;
 }
 
@@ -509,16 +551,16 @@ std::vector<std::string> postgres_passwords(const PgParameters& parameters) {
   for (const auto& [key, value] : parameters) {
     if (key == "password") {
       passwords.push_back(value);
-    } else if (key == "dbname") {
+    } else if (key == "dbname" && load_libpq()) {
       char* error = nullptr;
-      PQconninfoOption* options = PQconninfoParse(value.c_str(), &error);
-      PQfreemem(error);
+      PQconninfoOption* options = pq().PQconninfoParse(value.c_str(), &error);
+      pq().PQfreemem(error);
       for (auto* option = options; option != nullptr && option->keyword != nullptr; ++option) {
         if (std::string_view(option->keyword) == "password" && option->val != nullptr) {
           passwords.emplace_back(option->val);
         }
       }
-      PQconninfoFree(options);
+      pq().PQconninfoFree(options);
     }
   }
   return passwords;
@@ -536,20 +578,23 @@ SqlOpened connect_postgres(const PgParameters& parameters, StepHost& host, Clock
   const auto failed = [](SqlFailure::Kind kind, std::string message) {
     return SqlOpened{nullptr, SqlFailure::of(kind, std::move(message))};
   };
-  ConnPtr conn(PQconnectStartParams(keywords.data(), values.data(), 1));
+  if (const auto& libpq = load_libpq(); !libpq) {
+    return failed(SqlFailure::Kind::connection, libpq.error().message + " (on Debian: apt-get install libpq5)");
+  }
+  ConnPtr conn(pq().PQconnectStartParams(keywords.data(), values.data(), 1));
   if (conn == nullptr) {
     return failed(SqlFailure::Kind::connection, "out of memory");
   }
   const auto limit = Clock::now() + kConnectLimit;
   auto polling = PGRES_POLLING_WRITING;
   while (true) {
-    if (PQstatus(conn.get()) == CONNECTION_BAD || polling == PGRES_POLLING_FAILED) {
-      return failed(SqlFailure::Kind::connection, trimmed_error(PQerrorMessage(conn.get())));
+    if (pq().PQstatus(conn.get()) == CONNECTION_BAD || polling == PGRES_POLLING_FAILED) {
+      return failed(SqlFailure::Kind::connection, trimmed_error(pq().PQerrorMessage(conn.get())));
     }
     if (polling == PGRES_POLLING_OK) {
       break;
     }
-    pollfd fd{PQsocket(conn.get()), static_cast<short>(polling == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
+    pollfd fd{pq().PQsocket(conn.get()), static_cast<short>(polling == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
     const auto status = host.wait({&fd, 1}, std::min(deadline, limit));
     if (status == WaitStatus::interrupted) {
       return failed(SqlFailure::Kind::interrupted, "interrupted while connecting");
@@ -561,9 +606,9 @@ SqlOpened connect_postgres(const PgParameters& parameters, StepHost& host, Clock
       return failed(SqlFailure::Kind::connection,
                     fmt::format("no connection after {} s (server at \"{}\", port {})",
                                 std::chrono::duration_cast<std::chrono::seconds>(kConnectLimit).count(),
-                                PQhost(conn.get()), PQport(conn.get())));
+                                pq().PQhost(conn.get()), pq().PQport(conn.get())));
     }
-    polling = PQconnectPoll(conn.get());
+    polling = pq().PQconnectPoll(conn.get());
   }
   return {std::make_unique<Postgres>(std::move(conn)), {}};
 }

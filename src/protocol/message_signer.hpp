@@ -1,12 +1,12 @@
 // HMAC-SHA256 signatures of Jupyter messages (the "signature" frame of the wire format).
 #pragma once
 
-#include <openssl/types.h>
-
-#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+
+#include "base/sha256.hpp"
 
 namespace tejun::protocol {
 
@@ -22,13 +22,10 @@ class MessageSigner {
   // Compares in constant time.
   [[nodiscard]] bool verify(std::string_view signature, std::span<const std::string_view> parts) const;
 
-  [[nodiscard]] bool enabled() const noexcept { return context_ != nullptr; }
+  [[nodiscard]] bool enabled() const noexcept { return keyed_.has_value(); }
 
  private:
-  struct FreeContext {
-    void operator()(EVP_MAC_CTX* context) const noexcept;
-  };
-  std::unique_ptr<EVP_MAC_CTX, FreeContext> context_;  // keyed once, duplicated per message
+  std::optional<base::HmacSha256> keyed_;  // keyed once, copied per message
 };
 
 }  // namespace tejun::protocol

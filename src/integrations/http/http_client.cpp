@@ -1,5 +1,7 @@
 #include "integrations/http/http_client.hpp"
 
+// The type-checking macros of curl.h would expand curl().curl_easy_setopt(…) as well.
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 #include <fmt/format.h>
 
@@ -11,18 +13,47 @@
 #include <random>
 #include <stdexcept>
 
+#include "base/shared_library.hpp"
 #include "base/text.hpp"
 
 namespace tejun::integrations::http {
 namespace {
 
-// libcurl's global state, set up once before the first transfer.
-void ensure_curl() {
-  static const bool kReady = [] {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    return true;
+// libcurl, loaded at the first request (base/shared_library.hpp): the functions used here.
+// clang-format off
+// NOLINTNEXTLINE(*-macro-usage)
+#define TEJUN_LIBCURL(X) \
+  X(curl_easy_cleanup) X(curl_easy_getinfo) X(curl_easy_init) X(curl_easy_setopt) \
+  X(curl_easy_strerror) X(curl_getdate) X(curl_global_init) X(curl_multi_add_handle) \
+  X(curl_multi_cleanup) X(curl_multi_info_read) X(curl_multi_init) \
+  X(curl_multi_remove_handle) X(curl_multi_setopt) X(curl_multi_socket_action) \
+  X(curl_slist_append) X(curl_slist_free_all)
+// clang-format on
+struct LibCurl {
+  TEJUN_LIBCURL(TEJUN_SHARED_FUNCTION)
+};
+
+// Loads libcurl and sets up its global state, once.
+const base::Result<LibCurl>& load_curl() {
+  static const auto kLoaded = []() -> base::Result<LibCurl> {
+    auto opened = base::SharedLibrary::open("libcurl.so.4", "HTTP requests and %gitlab");
+    if (!opened) {
+      return opened.error();
+    }
+    auto& library = *opened;
+    LibCurl table;
+    if (!(TEJUN_LIBCURL(TEJUN_BIND_FUNCTION) true)) {
+      return library.missing_symbols();
+    }
+    table.curl_global_init(CURL_GLOBAL_DEFAULT);
+    return table;
   }();
-  (void)kReady;
+  return kLoaded;
+}
+
+// The table, once perform_once has loaded it.
+const LibCurl& curl() {
+  return load_curl().value();
 }
 
 using base::trim;
@@ -90,18 +121,18 @@ int on_timer(CURLM* /*multi*/, long milliseconds, void* user) {
 }
 
 struct EasyDeleter {
-  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
+  void operator()(CURL* easy) const { curl().curl_easy_cleanup(easy); }
 };
 struct MultiDeleter {
-  void operator()(CURLM* multi) const { curl_multi_cleanup(multi); }
+  void operator()(CURLM* multi) const { curl().curl_multi_cleanup(multi); }
 };
 struct ListDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+  void operator()(curl_slist* list) const { curl().curl_slist_free_all(list); }
 };
 
 HttpError failure_of(CURLcode code, const Transfer& transfer) {
   const auto origin = url_origin(transfer.request.url);
-  const std::string detail = transfer.error[0] != '\0' ? transfer.error.data() : curl_easy_strerror(code);
+  const std::string detail = transfer.error[0] != '\0' ? transfer.error.data() : curl().curl_easy_strerror(code);
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
       return {Failure::timed_out, fmt::format("no complete response from {} within {} (timed out)", origin,
@@ -131,35 +162,37 @@ HttpError failure_of(CURLcode code, const Transfer& transfer) {
 }
 
 HttpResult perform_once(const Request& request, Waiter& waiter) {
-  ensure_curl();
+  if (const auto& loaded = load_curl(); !loaded) {
+    return HttpError{Failure::invalid, loaded.error().message + " (on Debian: apt-get install libcurl4)"};
+  }
   Transfer transfer{request, {}, false, {}, {}, {}};
-  std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
-  std::unique_ptr<CURLM, MultiDeleter> multi(curl_multi_init());
+  std::unique_ptr<CURL, EasyDeleter> easy(curl().curl_easy_init());
+  std::unique_ptr<CURLM, MultiDeleter> multi(curl().curl_multi_init());
   if (!easy || !multi) {
     return HttpError{Failure::invalid, "libcurl could not start a transfer (out of memory?)"};
   }
   CURL* handle = easy.get();
-  curl_easy_setopt(handle, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, transfer.error.data());
-  curl_easy_setopt(handle, CURLOPT_USERAGENT, "tejun");
-  curl_easy_setopt(handle, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
-  curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, &on_header);
-  curl_easy_setopt(handle, CURLOPT_HEADERDATA, &transfer);
-  curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &on_write);
-  curl_easy_setopt(handle, CURLOPT_WRITEDATA, &transfer);
+  curl().curl_easy_setopt(handle, CURLOPT_URL, request.url.c_str());
+  curl().curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl().curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+  curl().curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, transfer.error.data());
+  curl().curl_easy_setopt(handle, CURLOPT_USERAGENT, "tejun");
+  curl().curl_easy_setopt(handle, CURLOPT_ACCEPT_ENCODING, "");
+  curl().curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  curl().curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, &on_header);
+  curl().curl_easy_setopt(handle, CURLOPT_HEADERDATA, &transfer);
+  curl().curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &on_write);
+  curl().curl_easy_setopt(handle, CURLOPT_WRITEDATA, &transfer);
   const std::string method = base::ascii_uppercase(request.method);
   if (method == "HEAD") {
-    curl_easy_setopt(handle, CURLOPT_NOBODY, 1L);
+    curl().curl_easy_setopt(handle, CURLOPT_NOBODY, 1L);
   } else if (method != "GET" || !request.body.empty()) {
     if (!request.body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
-      curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
-      curl_easy_setopt(handle, CURLOPT_POSTFIELDS, request.body.data());
+      curl().curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+      curl().curl_easy_setopt(handle, CURLOPT_POSTFIELDS, request.body.data());
     }
     if (method != "POST") {
-      curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, method.c_str());
+      curl().curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, method.c_str());
     }
   }
   std::unique_ptr<curl_slist, ListDeleter> headers;
@@ -168,25 +201,25 @@ HttpResult perform_once(const Request& request, Waiter& waiter) {
     has_content_type = has_content_type || base::ascii_lowercase(name) == "content-type";
     // "Name;" sends a header with an empty value, "Name:" would remove it.
     const std::string line = value.empty() ? fmt::format("{};", name) : fmt::format("{}: {}", name, value);
-    headers.reset(curl_slist_append(headers.release(), line.c_str()));
+    headers.reset(curl().curl_slist_append(headers.release(), line.c_str()));
   }
   // No "Expect: 100-continue" round trip, and no made-up form content type.
-  headers.reset(curl_slist_append(headers.release(), "Expect:"));
+  headers.reset(curl().curl_slist_append(headers.release(), "Expect:"));
   if (!has_content_type && !request.body.empty()) {
-    headers.reset(curl_slist_append(headers.release(), "Content-Type:"));
+    headers.reset(curl().curl_slist_append(headers.release(), "Content-Type:"));
   }
-  curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
+  curl().curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
 
-  curl_multi_setopt(multi.get(), CURLMOPT_SOCKETFUNCTION, &on_socket);
-  curl_multi_setopt(multi.get(), CURLMOPT_SOCKETDATA, &transfer);
-  curl_multi_setopt(multi.get(), CURLMOPT_TIMERFUNCTION, &on_timer);
-  curl_multi_setopt(multi.get(), CURLMOPT_TIMERDATA, &transfer);
-  curl_multi_add_handle(multi.get(), handle);
+  curl().curl_multi_setopt(multi.get(), CURLMOPT_SOCKETFUNCTION, &on_socket);
+  curl().curl_multi_setopt(multi.get(), CURLMOPT_SOCKETDATA, &transfer);
+  curl().curl_multi_setopt(multi.get(), CURLMOPT_TIMERFUNCTION, &on_timer);
+  curl().curl_multi_setopt(multi.get(), CURLMOPT_TIMERDATA, &transfer);
+  curl().curl_multi_add_handle(multi.get(), handle);
 
   // libcurl keeps its own time limit; this one only guards against a stalled loop.
   const auto deadline = Clock::now() + request.timeout + std::chrono::seconds(2);
   int running = 1;
-  curl_multi_socket_action(multi.get(), CURL_SOCKET_TIMEOUT, 0, &running);
+  curl().curl_multi_socket_action(multi.get(), CURL_SOCKET_TIMEOUT, 0, &running);
   std::vector<pollfd> fds;
   while (running > 0) {
     fds.clear();
@@ -198,7 +231,7 @@ HttpResult perform_once(const Request& request, Waiter& waiter) {
     const auto until = transfer.timer ? std::min(*transfer.timer, deadline) : deadline;
     const auto status = waiter.wait(fds, until);
     if (status == WaitStatus::interrupted) {
-      curl_multi_remove_handle(multi.get(), handle);
+      curl().curl_multi_remove_handle(multi.get(), handle);
       return HttpError{Failure::interrupted, "interrupted while waiting for " + url_origin(request.url)};
     }
     bool acted = false;
@@ -210,30 +243,30 @@ HttpResult perform_once(const Request& request, Waiter& waiter) {
         const int flags = ((fd.revents & (POLLIN | POLLHUP)) != 0 ? CURL_CSELECT_IN : 0) |
                           ((fd.revents & POLLOUT) != 0 ? CURL_CSELECT_OUT : 0) |
                           ((fd.revents & POLLERR) != 0 ? CURL_CSELECT_ERR : 0);
-        curl_multi_socket_action(multi.get(), fd.fd, flags, &running);
+        curl().curl_multi_socket_action(multi.get(), fd.fd, flags, &running);
         acted = true;
       }
     }
     if (!acted || (transfer.timer && Clock::now() >= *transfer.timer)) {
-      curl_multi_socket_action(multi.get(), CURL_SOCKET_TIMEOUT, 0, &running);
+      curl().curl_multi_socket_action(multi.get(), CURL_SOCKET_TIMEOUT, 0, &running);
     }
     if (running > 0 && Clock::now() >= deadline) {
-      curl_multi_remove_handle(multi.get(), handle);
+      curl().curl_multi_remove_handle(multi.get(), handle);
       return failure_of(CURLE_OPERATION_TIMEDOUT, transfer);
     }
   }
   CURLcode result = CURLE_OK;
   int queued = 0;
-  while (CURLMsg* message = curl_multi_info_read(multi.get(), &queued)) {
+  while (CURLMsg* message = curl().curl_multi_info_read(multi.get(), &queued)) {
     if (message->msg == CURLMSG_DONE) {
       result = message->data.result;
     }
   }
-  curl_multi_remove_handle(multi.get(), handle);
+  curl().curl_multi_remove_handle(multi.get(), handle);
   if (result != CURLE_OK) {
     return failure_of(result, transfer);
   }
-  curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &transfer.response.status);
+  curl().curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &transfer.response.status);
   return std::move(transfer.response);
 }
 
@@ -247,7 +280,7 @@ std::optional<std::chrono::milliseconds> retry_after(const Response& response) {
     return std::chrono::seconds(std::stol(std::string(value)));
   }
   const std::string date(value);
-  const auto when = curl_getdate(date.c_str(), nullptr);
+  const auto when = curl().curl_getdate(date.c_str(), nullptr);
   if (when < 0) {
     return std::nullopt;
   }
