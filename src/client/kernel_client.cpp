@@ -13,10 +13,19 @@ namespace tejun::client {
 namespace {
 
 constexpr int kReconnectMs = 10;  // the kernel may bind a moment after we connect
+constexpr int kIopubQueue = 64;   // messages held before the kernel is made to wait
 constexpr std::size_t kSessionIdLength = 32;
 
 // `identity`: the kernel answers input requests to the stdin socket with the same ZMQ
 // identity as the shell socket that sent the request, so the DEALERs share the session's.
+// One libzmq context for every client of the process (its I/O thread serves them all): a
+// server bridges hundreds of WebSockets, each with a client, and a context of its own would
+// cost each two threads. Never destroyed: terminating it would wait for every socket.
+zmq::context_t& shared_context() {
+  static auto* context = new zmq::context_t(1);  // NOLINT(cppcoreguidelines-owning-memory)
+  return *context;
+}
+
 zmq::socket_t connected(zmq::context_t& context, zmq::socket_type type, const std::string& endpoint,
                         const std::string& identity = {}) {
   zmq::socket_t socket(context, type);
@@ -26,6 +35,10 @@ zmq::socket_t connected(zmq::context_t& context, zmq::socket_type type, const st
   socket.set(zmq::sockopt::linger, 0);
   socket.set(zmq::sockopt::reconnect_ivl, kReconnectMs);
   if (type == zmq::socket_type::sub) {
+    // A small queue: when we read slower than the kernel publishes, libzmq stops reading
+    // the connection and the kernel's iopub (no-drop, high-water mark 64) waits. Output is
+    // slowed down, never dropped, and never piles up here (1000 messages of 64 KiB would).
+    socket.set(zmq::sockopt::rcvhwm, kIopubQueue);
     socket.set(zmq::sockopt::subscribe, "");
   }
   socket.connect(endpoint);
@@ -96,7 +109,7 @@ struct KernelClient::Sockets {
 
   protocol::MessageSigner signer;
   std::string endpoint_hb;
-  zmq::context_t context{1};
+  zmq::context_t& context = shared_context();
   zmq::socket_t shell;
   zmq::socket_t control;
   zmq::socket_t iopub;

@@ -330,6 +330,10 @@ struct HttpServer::State {
         }
         continue;  // EMFILE and the like: try again
       }
+      // Small writes go out at once: a step's messages (busy, output, reply, idle) must not
+      // wait for the client's delayed ACK (up to 40 ms on Linux) behind the first one.
+      beast::error_code ignored;
+      socket.set_option(Tcp::no_delay(true), ignored);
       // Each connection on a strand of its own: a WebSocket's reads and writes never overlap.
       asio::co_spawn(asio::make_strand(acceptor.get_executor()), serve(std::move(socket)), asio::detached);
     }

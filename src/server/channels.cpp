@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <array>
@@ -20,6 +21,7 @@ using Clock = std::chrono::steady_clock;
 // A bridge whose client does not say who it is ends with its connection; one that no client
 // ever took ends after this.
 constexpr auto kUnclaimedLimit = std::chrono::seconds(10);
+constexpr auto kSweepInterval = std::chrono::seconds(5);
 
 std::optional<client::Channel> channel_named(std::string_view name) {
   if (name == "shell") {
@@ -508,10 +510,32 @@ void ChannelBridge::run() {
   }
 }
 
+ChannelBridges::ChannelBridges(Kernels& kernels) : kernels_(kernels) {
+  sweeper_ = std::thread([this] {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      wake_.wait_for(lock, kSweepInterval, [this] { return stopping_; });
+      sweep();
+    }
+  });
+}
+
+ChannelBridges::~ChannelBridges() {
+  stop_all();
+}
+
+void ChannelBridges::sweep() {
+  const auto before = bridges_.size();
+  std::erase_if(bridges_, [](const auto& bridge) { return bridge->finished(); });
+  if (bridges_.size() < before) {
+    ::malloc_trim(0);  // a bridge that relayed a large output leaves its buffers' pages to glibc
+  }
+}
+
 std::shared_ptr<net::WebSocketHandler> ChannelBridges::connect(const std::string& kernel_id,
                                                                const std::string& session_key, WireProtocol protocol) {
   const std::lock_guard lock(mutex_);
-  std::erase_if(bridges_, [](const auto& bridge) { return bridge->finished(); });
+  sweep();
   if (!session_key.empty()) {
     for (const auto& bridge : bridges_) {
       if (bridge->kernel_id() == kernel_id && bridge->session_key() == session_key) {
@@ -527,6 +551,14 @@ std::shared_ptr<net::WebSocketHandler> ChannelBridges::connect(const std::string
 }
 
 void ChannelBridges::stop_all() {
+  {
+    const std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (sweeper_.joinable()) {
+    sweeper_.join();
+  }
   const std::lock_guard lock(mutex_);
   for (const auto& bridge : bridges_) {
     bridge->stop_and_join();

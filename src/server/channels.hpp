@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -101,18 +102,31 @@ class ChannelBridge final : public std::enable_shared_from_this<ChannelBridge> {
 };
 
 // The server's bridges: a client that comes back (same kernel, same session_id) gets its own.
+// Bridges that have ended are released every few seconds (their thread joined, their pipe
+// closed), and the memory they freed is given back to the system.
 class ChannelBridges {
  public:
-  explicit ChannelBridges(Kernels& kernels) : kernels_(kernels) {}
+  explicit ChannelBridges(Kernels& kernels);
+  ~ChannelBridges();
+  ChannelBridges(const ChannelBridges&) = delete;
+  ChannelBridges& operator=(const ChannelBridges&) = delete;
+  ChannelBridges(ChannelBridges&&) = delete;
+  ChannelBridges& operator=(ChannelBridges&&) = delete;
+
   [[nodiscard]] std::shared_ptr<net::WebSocketHandler> connect(const std::string& kernel_id,
                                                                const std::string& session_key, WireProtocol protocol);
   // Stops every bridge (server shutdown, before the event loop goes).
   void stop_all();
 
  private:
+  void sweep();  // under mutex_
+
   Kernels& kernels_;
   std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
   std::vector<std::shared_ptr<ChannelBridge>> bridges_;
+  std::thread sweeper_;
 };
 
 }  // namespace tejun::server
