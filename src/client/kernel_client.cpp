@@ -237,6 +237,10 @@ bool KernelClient::wait_stdin_connected(std::chrono::milliseconds timeout) {
   return true;
 }
 
+void KernelClient::stop_iopub() {
+  sockets_->iopub.set(zmq::sockopt::unsubscribe, "");
+}
+
 bool KernelClient::heartbeat(std::chrono::milliseconds timeout) {
   auto& hb = sockets_->hb;
   (void)hb.send(zmq::str_buffer("ping"), zmq::send_flags::none);

@@ -58,6 +58,9 @@ class KernelClient {
   // requests sent before it. True once it is.
   [[nodiscard]] bool wait_stdin_connected(std::chrono::milliseconds timeout);
 
+  // Unsubscribes from iopub: the kernel no longer queues its broadcasts for this client.
+  void stop_iopub();
+
   // Sends a heartbeat and waits up to `timeout` for its echo.
   [[nodiscard]] bool heartbeat(std::chrono::milliseconds timeout);
 

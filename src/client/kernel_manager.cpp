@@ -190,6 +190,9 @@ base::Result<void> KernelManager::launch() {
     remove_connection_file();
     return ready.error();
   }
+  if (!options_.watch_iopub) {
+    client_->stop_iopub();
+  }
   return {};
 }
 

@@ -25,6 +25,10 @@ struct StartOptions {
   std::vector<std::pair<std::string, std::string>> environment;
   std::chrono::milliseconds startup_timeout{60'000};
   int cancel_fd = -1;  // when readable while the kernel starts, starting is given up
+  // False: once the kernel is up, this manager's client stops receiving iopub. For a caller
+  // that never reads it (a server, whose WebSocket bridges have clients of their own): the
+  // kernel waits for every subscriber, so an unread one would hold up its output.
+  bool watch_iopub = true;
 };
 
 class KernelManager {

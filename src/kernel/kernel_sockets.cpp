@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <array>
 #include <chrono>
+#include <thread>
 
 namespace tejun::kernel {
 namespace {
@@ -16,6 +17,7 @@ using base::make_error;
 // the kernel's memory) to a few MB of output.
 constexpr int kIopubHighWaterMark = 64;
 constexpr auto kIopubSendLimit = std::chrono::seconds(10);
+constexpr auto kFullWait = std::chrono::milliseconds(1);
 
 // libzmq's I/O thread runs as SCHED_BATCH (allowed without privileges): woken by a send, it
 // does not preempt the kernel's thread, so the messages of a request (busy, execute_input,
@@ -99,12 +101,14 @@ bool send_frames(zmq::socket_t& socket, const std::vector<std::string>& frames) 
   for (std::size_t i = 0; i < frames.size(); ++i) {
     const auto flags = i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none;
     while (!socket.send(zmq::buffer(frames[i]), flags | zmq::send_flags::dontwait)) {
-      // Full (iopub, slow subscriber): wait for room, within a bound.
+      // Full (iopub, slow subscriber): wait for room, within a bound. Not with a poll for
+      // POLLOUT: an XPUB always reports it (it could always drop), so that poll returned at
+      // once and this thread spun, starving libzmq's I/O thread (SCHED_BATCH), the one that
+      // makes room: a 50 MB output through a slow client crawled at 2 MB/s, then stalled.
       if (std::chrono::steady_clock::now() >= deadline) {
         return false;
       }
-      std::array<zmq::pollitem_t, 1> items{{{socket.handle(), 0, ZMQ_POLLOUT, 0}}};
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(100));
+      std::this_thread::sleep_for(kFullWait);
     }
   }
   return true;

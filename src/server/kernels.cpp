@@ -109,6 +109,7 @@ std::string Kernels::start_kernel(const std::string& name, const std::string& ap
     }
   }
   options.working_directory = folder.string();
+  options.watch_iopub = false;  // the WebSocket bridges have their own subscriptions
   auto manager = client::KernelManager::start(std::move(*spec), std::move(options));
   if (!manager) {
     error = Response::error(500, fmt::format("the kernel '{}' did not start: {}", name, manager.error().message));
