@@ -21,8 +21,14 @@ constexpr std::size_t kSessionIdLength = 32;
 // One libzmq context for every client of the process (its I/O thread serves them all): a
 // server bridges hundreds of WebSockets, each with a client, and a context of its own would
 // cost each two threads. Never destroyed: terminating it would wait for every socket.
+// Its socket limit is raised from libzmq's default of 1023 (a server with 200 kernels has 2800
+// sockets) to the most this libzmq allows; the process's open-files limit still applies.
 zmq::context_t& shared_context() {
-  static auto* context = new zmq::context_t(1);  // NOLINT(cppcoreguidelines-owning-memory)
+  static auto* context = [] {
+    auto* made = new zmq::context_t(1);  // NOLINT(cppcoreguidelines-owning-memory)
+    made->set(zmq::ctxopt::max_sockets, made->get(zmq::ctxopt::socket_limit));
+    return made;
+  }();
   return *context;
 }
 
