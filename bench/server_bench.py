@@ -210,6 +210,17 @@ class Connection(http.client.HTTPConnection):
         self.opened += 1
 
 
+def jupyter_server_argv():
+    """jupyter-server's command line, with TOKEN, PORT and ROOT to fill in (filled)."""
+    extra = ["--ServerApp.allow_root=True"] if os.geteuid() == 0 else []  # it refuses root otherwise
+    return ["/usr/bin/python3", "-m", "jupyter_server", "--ServerApp.token=TOKEN", "--port=PORT", "--no-browser",
+            "--ServerApp.root_dir=ROOT", "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", *extra]
+
+
+def filled(argv, token, port, root):
+    return [part.replace("TOKEN", token).replace("PORT", str(port)).replace("ROOT", str(root)) for part in argv]
+
+
 class Server:
     """One server process on a temporary root, and one keep-alive connection to it."""
 
@@ -486,14 +497,9 @@ class Bench:
         subprocess.run([str(self.tejun), "kernel", "install", "--prefix", str(prefix)], check=True,
                        stdout=subprocess.DEVNULL, env=environment)
         environment["JUPYTER_PATH"] = str(prefix / "share" / "jupyter")
-        extra = ["--ServerApp.allow_root=True"] if os.geteuid() == 0 else []
-        self.jupyter_argv = ["/usr/bin/python3", "-m", "jupyter_server", "--ServerApp.token=TOKEN", "--port=PORT",
-                             "--no-browser", "--ServerApp.root_dir=ROOT", "--ServerApp.ip=127.0.0.1",
-                             "--ServerApp.port_retries=0", *extra]
+        self.jupyter_argv = jupyter_server_argv()
         self.jupyter_server = Server(
-            "jupyter-server",
-            lambda port: [part.replace("TOKEN", self.token).replace("PORT", str(port))
-                          .replace("ROOT", str(jupyter_folder / "root")) for part in self.jupyter_argv],
+            "jupyter-server", lambda port: filled(self.jupyter_argv, self.token, port, jupyter_folder / "root"),
             jupyter_folder, self.files, self.token, environment)
         self.servers = (self.tejun_server, self.jupyter_server)
 

@@ -110,7 +110,7 @@ import websocket
 
 from bench_support import isolated_environment, kib, proc_status
 from kernel_bench import descendants, percentile
-from server_bench import DEADLINE, Failure, Server, alive, log, wait_until
+from server_bench import DEADLINE, Failure, Server, alive, filled, jupyter_server_argv, log, wait_until
 
 MEASUREMENTS = ("roundtrip", "bigoutput", "load")
 STEPS = {  # server label -> (kernel name, trivial step, prefix of a bash step)
@@ -789,14 +789,9 @@ class Bench:
 
         jupyter_folder = folder / "jupyter-server"
         jupyter_folder.mkdir()
-        extra = ["--ServerApp.allow_root=True"] if os.geteuid() == 0 else []
-        self.jupyter_argv = ["/usr/bin/python3", "-m", "jupyter_server", "--ServerApp.token=TOKEN", "--port=PORT",
-                             "--no-browser", "--ServerApp.root_dir=ROOT", "--ServerApp.ip=127.0.0.1",
-                             "--ServerApp.port_retries=0", *extra]
+        self.jupyter_argv = jupyter_server_argv()
         self.jupyter_server = Server(
-            "jupyter-server",
-            lambda port: [part.replace("TOKEN", token).replace("PORT", str(port))
-                          .replace("ROOT", str(jupyter_folder / "root")) for part in self.jupyter_argv],
+            "jupyter-server", lambda port: filled(self.jupyter_argv, token, port, jupyter_folder / "root"),
             jupyter_folder, files, token, isolated_environment(jupyter_folder / "home"))
         self.servers = (self.tejun_server, self.jupyter_server)
 

@@ -8,10 +8,8 @@
 //
 //   #define TEJUN_LIBPQ(X) X(PQstatus) X(PQfinish)
 //   struct LibPq { TEJUN_LIBPQ(TEJUN_SHARED_FUNCTION) };
-//   auto opened = base::SharedLibrary::open("libpq.so.5", "PostgreSQL steps");
-//   LibPq table;
-//   auto& library = *opened;
-//   if (!(TEJUN_LIBPQ(TEJUN_BIND_FUNCTION) true)) { return library.missing_symbols(); }
+//   auto table = base::load_functions<LibPq>("libpq.so.5", "PostgreSQL steps",
+//       [](base::SharedLibrary& library, LibPq& table) { return TEJUN_LIBPQ(TEJUN_BIND_FUNCTION) true; });
 #pragma once
 
 #include <string>
@@ -46,6 +44,21 @@ class SharedLibrary {
   std::string purpose_;
   std::string missing_;  // symbols not found, comma-separated
 };
+
+// Opens `soname` and fills a `Table` of its functions with `bind_all(library, table)`, which
+// returns false when one is missing.
+template <class Table, class BindAll>
+[[nodiscard]] Result<Table> load_functions(const std::string& soname, std::string_view purpose, BindAll bind_all) {
+  auto opened = SharedLibrary::open(soname, purpose);
+  if (!opened) {
+    return opened.error();
+  }
+  Table table;
+  if (!bind_all(*opened, table)) {
+    return opened->missing_symbols();
+  }
+  return table;
+}
 
 }  // namespace tejun::base
 

@@ -36,18 +36,9 @@ struct LibPq {
 };
 
 const base::Result<LibPq>& load_libpq() {
-  static const auto kLoaded = []() -> base::Result<LibPq> {
-    auto opened = base::SharedLibrary::open("libpq.so.5", "PostgreSQL steps");
-    if (!opened) {
-      return opened.error();
-    }
-    auto& library = *opened;
-    LibPq table;
-    if (!(TEJUN_LIBPQ(TEJUN_BIND_FUNCTION) true)) {
-      return library.missing_symbols();
-    }
-    return table;
-  }();
+  static const auto kLoaded = base::load_functions<LibPq>(
+      "libpq.so.5", "PostgreSQL steps",
+      [](base::SharedLibrary& library, LibPq& table) { return TEJUN_LIBPQ(TEJUN_BIND_FUNCTION) true; });
   return kLoaded;
 }
 

@@ -98,6 +98,36 @@ def wait_until(condition, deadline=PROCESS_DEADLINE, step=0.05):
         time.sleep(step)
 
 
+def terminate(process, deadline):
+    """SIGTERM to PROCESS, then its exit code; SIGKILL after DEADLINE seconds, and then None."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=deadline)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return None
+
+
+def http_request(port, token, method, target, body=None, headers=None, timeout=HTTP_TIMEOUT):
+    """METHOD TARGET on 127.0.0.1:PORT, with TOKEN (if any) in Authorization; BODY is an object
+    sent as JSON, or bytes/str sent as they are."""
+    all_headers = {"Authorization": f"token {token}"} if token else {}
+    all_headers.update(headers or {})
+    if body is not None and not isinstance(body, (bytes, str)):
+        body = json.dumps(body)
+        all_headers.setdefault("Content-Type", "application/json")
+    if isinstance(body, str):
+        body = body.encode()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request(method, target, body=body, headers=all_headers)
+        response = connection.getresponse()
+        return Response(response.status, response.headers, response.read())
+    finally:
+        connection.close()
+
+
 # --- the server ----------------------------------------------------------------------------
 
 
@@ -164,20 +194,7 @@ class Server:
     def request(self, method, target, body=None, headers=None, auth=True):
         """METHOD TARGET (sent as it is: nothing is normalised or encoded) with BODY (an object
         sent as JSON, or bytes/str sent as they are); AUTH adds the token header."""
-        all_headers = {"Authorization": f"token {TOKEN}"} if auth else {}
-        all_headers.update(headers or {})
-        if body is not None and not isinstance(body, (bytes, str)):
-            body = json.dumps(body)
-            all_headers.setdefault("Content-Type", "application/json")
-        if isinstance(body, str):
-            body = body.encode()
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=HTTP_TIMEOUT)
-        try:
-            connection.request(method, target, body=body, headers=all_headers)
-            response = connection.getresponse()
-            return Response(response.status, response.headers, response.read())
-        finally:
-            connection.close()
+        return http_request(self.port, TOKEN if auth else None, method, target, body, headers)
 
     def kernel_processes(self):
         """{pid: command line} of the `tejun kernel` processes this server started (their
@@ -194,13 +211,7 @@ class Server:
     def stop(self):
         """SIGTERM, then the exit code (SIGKILL after STOP_DEADLINE: then None is returned)."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.exit_code = self.process.wait(timeout=STOP_DEADLINE)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                self.exit_code = None
+            self.exit_code = terminate(self.process, STOP_DEADLINE)
         elif self.exit_code is None:
             self.exit_code = self.process.returncode
         return self.exit_code

@@ -11,8 +11,6 @@ Runs as `python3 -m unittest -v test_channels` in this folder with $TEJUN the te
 
 import json
 import os
-import pathlib
-import re
 import shutil
 import signal
 import struct

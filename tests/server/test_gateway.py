@@ -11,20 +11,17 @@ its Jupyter folders in a temporary folder of its own, so no configuration of the
 """
 
 import http.client
-import json
 import os
 import pathlib
-import signal
 import socket
 import subprocess
 import tempfile
 import time
-import uuid
 
 import websocket
 
 import test_channels  # the module, not its names: `from` would make unittest run ChannelsTest here too
-from server_support import TOKEN, Response, ServerTestCase, alive, wait_until
+from server_support import TOKEN, ServerTestCase, alive, http_request, terminate, wait_until
 
 JTOKEN = "jupyter-server-test-token-fedcba9876543210"
 JUPYTER_START_DEADLINE = 60  # seconds for jupyter-server to answer GET /api
@@ -96,30 +93,14 @@ class JupyterServer:
         return self.log.read_text(errors="replace")[-6000:] if self.log.exists() else ""
 
     def request(self, method, target, body=None, timeout=HTTP_TIMEOUT):
-        headers = {"Authorization": f"token {JTOKEN}"}
-        if body is not None:
-            body = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            connection.request(method, target, body=body, headers=headers)
-            response = connection.getresponse()
-            return Response(response.status, response.headers, response.read())
-        finally:
-            connection.close()
+        return http_request(self.port, JTOKEN, method, target, body, timeout=timeout)
 
     def stop(self):
         """SIGTERM, then the exit code (SIGKILL after JUPYTER_STOP_DEADLINE: then None)."""
         if self.process is None:
             return None
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.exit_code = self.process.wait(timeout=JUPYTER_STOP_DEADLINE)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                self.exit_code = None
+            self.exit_code = terminate(self.process, JUPYTER_STOP_DEADLINE)
         elif self.exit_code is None:
             self.exit_code = self.process.returncode
         return self.exit_code

@@ -35,18 +35,14 @@ struct LibCurl {
 
 // Loads libcurl and sets up its global state, once.
 const base::Result<LibCurl>& load_curl() {
-  static const auto kLoaded = []() -> base::Result<LibCurl> {
-    auto opened = base::SharedLibrary::open("libcurl.so.4", "HTTP requests and %gitlab");
-    if (!opened) {
-      return opened.error();
+  static const auto kLoaded = [] {
+    auto loaded = base::load_functions<LibCurl>(
+        "libcurl.so.4", "HTTP requests and %gitlab",
+        [](base::SharedLibrary& library, LibCurl& table) { return TEJUN_LIBCURL(TEJUN_BIND_FUNCTION) true; });
+    if (loaded) {
+      loaded->curl_global_init(CURL_GLOBAL_DEFAULT);
     }
-    auto& library = *opened;
-    LibCurl table;
-    if (!(TEJUN_LIBCURL(TEJUN_BIND_FUNCTION) true)) {
-      return library.missing_symbols();
-    }
-    table.curl_global_init(CURL_GLOBAL_DEFAULT);
-    return table;
+    return loaded;
   }();
   return kLoaded;
 }
