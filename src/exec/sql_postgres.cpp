@@ -9,7 +9,7 @@
 #include <memory>
 #include <thread>
 
-#include "base/shared_library.hpp"
+#include "exec/libpq.hpp"
 #include "exec/sql_database.hpp"
 
 namespace tejun::exec {
@@ -17,35 +17,6 @@ namespace {
 
 using base::ErrorCode;
 using base::make_error;
-
-// libpq, loaded at the first PostgreSQL step (base/shared_library.hpp): the functions used here.
-// clang-format off
-// NOLINTNEXTLINE(*-macro-usage)
-#define TEJUN_LIBPQ(X) \
-  X(PQcancel) X(PQclear) X(PQcmdStatus) X(PQconnectPoll) X(PQconnectStartParams) \
-  X(PQconninfoFree) X(PQconninfoParse) X(PQconsumeInput) X(PQdb) X(PQerrorMessage) \
-  X(PQfinish) X(PQfname) X(PQfreeCancel) X(PQfreemem) X(PQftype) X(PQgetCancel) \
-  X(PQgetCopyData) X(PQgetResult) X(PQgetisnull) X(PQgetlength) X(PQgetvalue) X(PQhost) \
-  X(PQisBusy) X(PQnfields) X(PQparameterStatus) X(PQport) X(PQputCopyEnd) \
-  X(PQresultErrorField) X(PQresultErrorMessage) X(PQresultStatus) X(PQsendQuery) \
-  X(PQsendQueryParams) X(PQsetNoticeReceiver) X(PQsetSingleRowMode) X(PQsocket) X(PQstatus) \
-  X(PQtransactionStatus) X(PQuser)
-// clang-format on
-struct LibPq {
-  TEJUN_LIBPQ(TEJUN_SHARED_FUNCTION)
-};
-
-const base::Result<LibPq>& load_libpq() {
-  static const auto kLoaded = base::load_functions<LibPq>(
-      "libpq.so.5", "PostgreSQL steps",
-      [](base::SharedLibrary& library, LibPq& table) { return TEJUN_LIBPQ(TEJUN_BIND_FUNCTION) true; });
-  return kLoaded;
-}
-
-// The table, once connect_postgres has loaded it (everything else runs on a connection).
-const LibPq& pq() {
-  return load_libpq().value();
-}
 
 // How long a connection may take when the kernel's own deadline is further away.
 constexpr auto kConnectLimit = std::chrono::seconds(15);

@@ -25,22 +25,13 @@
 
 #include "net/websocket.hpp"
 #include "protocol/message.hpp"
+#include "server/channels_wire.hpp"
 #include "server/kernels.hpp"
 
 namespace tejun::server {
 
-enum class WireProtocol : std::uint8_t { json, v1 };
-inline constexpr std::string_view kV1Protocol = "v1.kernel.websocket.jupyter.org";
-
 inline constexpr std::size_t kMissedLimit = std::size_t{32} << 20;
 inline constexpr auto kReplayWindow = std::chrono::minutes(15);
-
-// The two wire forms of a kernel message on the WebSocket (buffers included).
-[[nodiscard]] std::string encode_json(std::string_view channel, const protocol::Message& message);
-[[nodiscard]] std::string encode_v1(std::string_view channel, const protocol::Message& message);
-// A client's message in either form; false (and `channel` empty) when it is not one.
-[[nodiscard]] bool decode_client_message(std::string_view data, bool binary, std::string& channel,
-                                         protocol::Message& message);
 
 class ChannelBridge final : public std::enable_shared_from_this<ChannelBridge> {
  public:

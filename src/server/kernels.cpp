@@ -46,6 +46,13 @@ std::optional<json::object> body_object(const net::Request& request, Response& e
   return std::move(body.as_object());
 }
 
+struct timespec to_timespec(std::chrono::system_clock::time_point time) {
+  const auto since = time.time_since_epoch();
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since);
+  return {static_cast<std::time_t>(seconds.count()),
+          static_cast<long>(std::chrono::duration_cast<std::chrono::nanoseconds>(since - seconds).count())};
+}
+
 Response no_such_kernel(const std::string& id) {
   return Response::error(404, fmt::format("Kernel does not exist: {}", id));
 }
@@ -61,8 +68,8 @@ struct Kernels::Kernel {
   std::string id;
   std::string name;
   // Under Kernels::mutex_:
-  std::string last_activity;
-  Clock::time_point active_at = Clock::now();
+  std::chrono::system_clock::time_point last_activity = std::chrono::system_clock::now();  // shown
+  Clock::time_point active_at = Clock::now();                                              // for culling
   std::string execution_state = "idle";  // from its iopub status messages, and the monitor's
   int connections = 0;
   // Under `mutex`, one lifecycle call at a time:
@@ -87,7 +94,7 @@ std::string Kernels::model_json(const std::string& id) const {
   const auto& kernel = *kernels_.at(id);
   json::object model{{"id", kernel.id},
                      {"name", kernel.name},
-                     {"last_activity", kernel.last_activity},
+                     {"last_activity", iso_time(to_timespec(kernel.last_activity))},
                      {"execution_state", kernel.execution_state},
                      {"connections", kernel.connections}};
   return json::serialize(model);
@@ -119,7 +126,6 @@ std::string Kernels::start_kernel(const std::string& name, const std::string& ap
   kernel->id = new_id();
   kernel->name = (*manager)->spec().name;
   kernel->manager = std::move(*manager);
-  kernel->last_activity = iso_now();
   const std::lock_guard lock(mutex_);
   kernels_[kernel->id] = kernel;
   return kernel->id;
@@ -204,12 +210,7 @@ Response Kernels::restart(const std::string& id) {
   if (!kernel) {
     return no_such_kernel(id);
   }
-  const auto set_state = [this, &kernel](std::string_view state) {
-    const std::lock_guard lock(mutex_);
-    kernel->execution_state = state;
-    kernel->last_activity = iso_now();
-    kernel->active_at = Clock::now();
-  };
+  const auto set_state = [this, &id](std::string_view state) { touch(id, state); };
   {
     const std::lock_guard lock(kernel->mutex);
     set_state("restarting");
@@ -242,14 +243,13 @@ std::optional<KernelLink> Kernels::link(const std::string& id) const {
 }
 
 void Kernels::touch(const std::string& id, std::string_view state) {
-  auto now = iso_now();
   const std::lock_guard lock(mutex_);
   const auto found = kernels_.find(id);
   if (found == kernels_.end()) {
     return;
   }
   auto& kernel = *found->second;
-  kernel.last_activity = std::move(now);
+  kernel.last_activity = std::chrono::system_clock::now();
   kernel.active_at = Clock::now();
   if (!state.empty()) {
     kernel.execution_state = state;
@@ -314,11 +314,7 @@ void Kernels::watch(const std::shared_ptr<Kernel>& kernel) {
   if (!lifecycle.owns_lock() || kernel->removed || kernel->dead || kernel->manager->is_alive()) {
     return;  // busy with a lifecycle call (which sees for itself), gone, or fine
   }
-  const auto set_state = [this, &kernel](std::string_view state) {
-    const std::lock_guard lock(mutex_);
-    kernel->execution_state = state;
-    kernel->last_activity = iso_now();
-  };
+  const auto set_state = [this, &kernel](std::string_view state) { touch(kernel->id, state); };
   const auto report = kernel->manager->death_report();
   kernel->crash_loop = Clock::now() - kernel->started_at < kCrashLoopWindow ? kernel->crash_loop + 1 : 1;
   if (kernel->crash_loop > kAutoRestarts) {

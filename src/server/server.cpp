@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/ids.hpp"
+#include "base/sha256.hpp"
 #include "base/utf8.hpp"
 #include "client/kernel_specs.hpp"
 #include "net/http_server.hpp"
@@ -29,15 +30,6 @@ using net::Response;
 constexpr std::string_view kCookie = "tejun-token";
 constexpr std::string_view kXsrfCookie = "_xsrf";
 constexpr std::string_view kApiVersion = "2.14.0";  // the Jupyter Server REST API this follows
-
-// Constant-time comparison: a token check must not tell how much of a guess was right.
-bool same_secret(std::string_view left, std::string_view right) {
-  unsigned char difference = left.size() == right.size() ? 0 : 1;
-  for (std::size_t i = 0; i < left.size(); ++i) {
-    difference |= static_cast<unsigned char>(left[i] ^ right[i % std::max<std::size_t>(1, right.size())]);
-  }
-  return difference == 0;
-}
 
 std::string cookie_value(std::string_view cookies, std::string_view name) {
   while (!cookies.empty()) {
@@ -193,11 +185,11 @@ base::Result<void> run_server(const ServerConfig& config, const std::function<vo
       return Response::empty(0);
     }
     if (authorization.starts_with("token ") || authorization.starts_with("Bearer ")) {
-      if (same_secret(authorization.substr(authorization.find(' ') + 1), token)) {
+      if (base::constant_time_equal(authorization.substr(authorization.find(' ') + 1), token)) {
         return Response::empty(0);
       }
     }
-    if (auto query = request.query_value("token"); query && same_secret(*query, token)) {
+    if (auto query = request.query_value("token"); query && base::constant_time_equal(*query, token)) {
       auto granted = Response::empty(0);
       granted.headers.emplace_back("Set-Cookie",
                                    fmt::format("{}={}; Path={}; HttpOnly; SameSite=Strict", kCookie, token, base));
@@ -209,13 +201,13 @@ base::Result<void> run_server(const ServerConfig& config, const std::function<vo
     }
     const auto cookies = request.header("Cookie");
     const auto cookie = cookie_value(cookies, kCookie);
-    if (cookie.empty() || !same_secret(cookie, token)) {
+    if (cookie.empty() || !base::constant_time_equal(cookie, token)) {
       return Response::error(403, "Forbidden: give the server's token (Authorization: token …, or ?token=…)");
     }
     const bool changes_state = request.method != "GET" && request.method != "HEAD" && request.method != "OPTIONS";
     const auto echoed = request.header("X-XSRFToken");
     const auto expected = cookie_value(cookies, kXsrfCookie);
-    if (changes_state && (echoed.empty() || expected.empty() || !same_secret(echoed, expected))) {
+    if (changes_state && (echoed.empty() || expected.empty() || !base::constant_time_equal(echoed, expected))) {
       return Response::error(403,
                              "Forbidden: a request authenticated by cookie must carry the _xsrf cookie's value "
                              "in X-XSRFToken");
