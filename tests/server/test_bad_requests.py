@@ -581,12 +581,12 @@ class PathTest(AbuseTestCase):
         """Jupyter starts a notebook's kernel in the notebook's folder: never one out of the root
         (the session may be refused, or its kernel started in the root)."""
         root = str(self.server.root)
-        for body in ({"path": "../../escape.ipynb"}, {"path": "/etc/escape.ipynb"}, {"path": "a/../../escape.ipynb"},
-                     {"path": f"{self.server.folder}/escape.ipynb"}):
-            body.update(type="notebook", name="escape.ipynb", kernel={"name": "tejun"})
-            what = f"POST /api/sessions {body['path']}"
+
+        def check(what, collection, body):
+            """POST BODY to /api/COLLECTION: refused with a clear error, or the one kernel it
+            starts runs inside the root (and goes with the DELETE of what was made)."""
             before = set(self.server.children())
-            response = self.request("POST", "/api/sessions", body)
+            response = self.request("POST", f"/api/{collection}", body)
             self.assertLess(response.status, 500, f"{what}: {response!r}")
             if response.status == 201:
                 new = set(self.server.children()) - before
@@ -594,23 +594,17 @@ class PathTest(AbuseTestCase):
                 (pid,) = new
                 cwd = os.readlink(f"/proc/{pid}/cwd")
                 self.assertTrue(cwd == root or cwd.startswith(root + "/"), f"{what}: the kernel runs in {cwd}")
-                self.assert_deleted(f"/api/sessions/{response.json['id']}", pid, f"{what}: its kernel still runs")
+                self.assert_deleted(f"/api/{collection}/{response.json['id']}", pid, f"{what}: its kernel still runs")
             else:
                 self.assert_error(response, response.status, what)
             self.assert_still_serving(what)
+
+        for body in ({"path": "../../escape.ipynb"}, {"path": "/etc/escape.ipynb"}, {"path": "a/../../escape.ipynb"},
+                     {"path": f"{self.server.folder}/escape.ipynb"}):
+            body.update(type="notebook", name="escape.ipynb", kernel={"name": "tejun"})
+            check(f"POST /api/sessions {body['path']}", "sessions", body)
         for kernel_path in ("../..", "/etc", str(self.server.folder)):
-            what = f"POST /api/kernels with path {kernel_path}"
-            before = set(self.server.children())
-            response = self.request("POST", "/api/kernels", {"name": "tejun", "path": kernel_path})
-            self.assertLess(response.status, 500, f"{what}: {response!r}")
-            if response.status == 201:
-                (pid,) = set(self.server.children()) - before
-                cwd = os.readlink(f"/proc/{pid}/cwd")
-                self.assertTrue(cwd == root or cwd.startswith(root + "/"), f"{what}: the kernel runs in {cwd}")
-                self.assert_deleted(f"/api/kernels/{response.json['id']}", pid, f"{what}: the kernel still runs")
-            else:
-                self.assert_error(response, response.status, what)
-            self.assert_still_serving(what)
+            check(f"POST /api/kernels with path {kernel_path}", "kernels", {"name": "tejun", "path": kernel_path})
 
 
 class KernelIdTest(AbuseTestCase):
