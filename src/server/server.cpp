@@ -19,6 +19,7 @@
 #include "server/contents_format.hpp"
 #include "server/kernels.hpp"
 #include "server/metrics.hpp"
+#include "server/ui.hpp"
 
 namespace tejun::server {
 namespace {
@@ -225,8 +226,27 @@ base::Result<void> run_server(const ServerConfig& config, const std::function<vo
     Request request = original;
     request.path = "/" + original.path.substr(std::min(original.path.size(), base.size()));
     auto granted = authorize(request);
+    // The UI: {base} leads to {base}ui/; a browser that is not signed in gets a page that asks
+    // for the token; a token in the address is swapped for the cookie and taken out of it.
+    const bool ui = request.path == "/" || request.path == "/ui" || request.path.starts_with("/ui/");
+    if (ui && granted.status != 0) {
+      return ui_sign_in_page(base, "This server needs its token.");
+    }
     if (granted.status != 0) {
       return granted;
+    }
+    if (ui && (request.method == "GET" || request.method == "HEAD")) {
+      const bool page = request.path.starts_with("/ui/");
+      if (!page || request.query_value("token")) {
+        auto moved = Response::empty(302);
+        moved.set_header("Location", page ? base + request.path.substr(1) : base + "ui/");
+        moved.set_header("Cache-Control", "no-store");
+        for (auto& header : granted.headers) {
+          moved.headers.push_back(std::move(header));
+        }
+        return moved;
+      }
+      return serve_ui_file(request, std::string_view(request.path).substr(4));
     }
     // Every body of the API is JSON, which is UTF-8.
     if (const auto bad = base::find_invalid_utf8(request.body); bad != std::string_view::npos) {

@@ -172,7 +172,7 @@ class Server:
         self.port = None
         end = time.monotonic() + START_DEADLINE
         while self.port is None:
-            found = re.search(r"tejun server: serving on http://127\.0\.0\.1:(\d+)/\?token=(\S+)\n", self.stderr())
+            found = re.search(r"tejun server: serving on http://127\.0\.0\.1:(\d+)/(?:\S*/)?\?token=(\S+)\n", self.stderr())
             if found:
                 if found.group(2) != TOKEN:
                     self.stop()

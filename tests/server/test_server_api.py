@@ -241,7 +241,7 @@ class BadRequestTest(ServerTestCase):
 
     def test_unknown_routes(self):
         for target in ("/api/nothing", "/nothing", "/api/kernels/a/b/c", "/api/kernels/x/explode",
-                       "/api/sessions/a/b", "/api/statusx", "/", "/api/contentsx/a"):
+                       "/api/sessions/a/b", "/api/statusx", "/uix", "/api/contentsx/a"):
             self.assert_error(self.request("GET", target), 404, target)
             self.assert_still_serving(target)
 
