@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/text.hpp"
 #include "exec/env_file.hpp"
 #include "exec/interpreter.hpp"
 #include "exec/process_tree.hpp"
@@ -255,7 +256,10 @@ std::optional<StepError> Interpreter::run_confirm(std::string_view args, Context
                                                  "send input (allow_stdin is false): {}",
                                                  question)};
   }
-  auto answer = context.host.ask(question + " [yes/no] ", false);
+  // "[yes/no]" is added unless the question says how to answer already.
+  const std::string lower = base::ascii_lowercase(question);
+  const bool says_how = lower.find("yes/no") != std::string::npos || lower.find("y/n") != std::string::npos;
+  auto answer = context.host.ask(question + (says_how ? " " : " [yes/no] "), false);
   if (!answer) {
     return StepError{"NotConfirmed", fmt::format("{}: {}", question, answer.error().message)};
   }

@@ -35,6 +35,7 @@ REPOSITORY = HERE.parent.parent
 sys.path.insert(0, str(REPOSITORY / "tests" / "python"))
 sys.path.insert(0, str(REPOSITORY / "tests" / "server"))
 
+from gitlab_fake import ALICE_TOKEN, GitlabFake  # noqa: E402
 from postgres_cluster import PostgresCluster  # noqa: E402
 from server_support import process_table, terminate  # noqa: E402
 
@@ -184,15 +185,18 @@ def main():
     signal.signal(signal.SIGTERM, on_sigterm)
 
     folder = pathlib.Path(tempfile.mkdtemp(prefix="tejun-e2e-")).resolve()
-    cluster = server = None
+    cluster = server = gitlab = None
     status = 1
     try:
         cluster = PostgresCluster()  # started; it cleans up after itself if it cannot start
+        gitlab = GitlabFake()  # the shared GitLab stand-in, for `%gitlab variables` in the UI
         root = make_root(folder)
         token = secrets.token_hex(16)
         server = TejunServer(folder, root, token, {
             "DB_USER": cluster.user, "DB_PASSWORD": cluster.password,
             "DB_ENDPOINT": f"{cluster.host}:{cluster.port}", "DB_NAME": cluster.database,
+            # as a user's server gets them from the hub: alice on project 42 (ops/runbooks)
+            "GITLAB_URL": gitlab.url, "GITLAB_PROJECT_ID": "42", "GITLAB_ACCESS_TOKEN": ALICE_TOKEN,
         })
         server.wait_until_serving()
         print(f"run_e2e: PostgreSQL on {cluster.host}:{cluster.port}, tejun server on {server.url}, root {root}",
@@ -231,6 +235,8 @@ def main():
                 print(f"run_e2e: the last lines of the server's log:\n{tail(server.log)}", file=sys.stderr)
         if cluster is not None:
             cluster.stop()
+        if gitlab is not None:
+            gitlab.stop()
         shutil.rmtree(folder, ignore_errors=True)
     return status
 

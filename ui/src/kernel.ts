@@ -118,11 +118,13 @@ export class KernelConnection {
     return id;
   }
 
-  execute(code: string, handlers: ExecuteHandlers, options: { silent?: boolean } = {}): string {
+  // `silent`: no output at all (the kernel publishes nothing); `storeHistory: false`: output,
+  // but no execution count and no place in the kernel's history.
+  execute(code: string, handlers: ExecuteHandlers, options: { silent?: boolean; storeHistory?: boolean } = {}): string {
     const id = this.send("shell", "execute_request", {
       code,
       silent: options.silent ?? false,
-      store_history: !options.silent,
+      store_history: !options.silent && (options.storeHistory ?? true),
       user_expressions: {},
       allow_stdin: true,
       stop_on_error: true,

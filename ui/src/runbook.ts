@@ -205,7 +205,7 @@ export class RunbookView implements CellHost {
         input: () => undefined,
         done: (reply) => (reply.status === "ok" ? this.environment.show(outputs) : this.environment.failed(`%env failed: ${String(reply.evalue ?? reply.status)}`)),
       },
-      { silent: true },
+      { storeHistory: false },
     );
   }
 
