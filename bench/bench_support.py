@@ -71,3 +71,11 @@ def timed_cell(client, code, timeout, fail):
                 if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                     idle = True
     return reply, reply_s, messages
+
+
+def cpu_model():
+    """The processor's model name from /proc/cpuinfo, or "?"."""
+    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.partition(":")[2].strip()
+    return "?"

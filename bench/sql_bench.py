@@ -63,7 +63,7 @@ import uuid
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
-from bench_support import isolated_environment, kib, proc_status, timed_cell
+from bench_support import cpu_model, isolated_environment, kib, proc_status, timed_cell
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests" / "python"))
@@ -151,11 +151,7 @@ def load():
 
 
 def machine():
-    model = "?"
-    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.partition(":")[2].strip()
-            break
+    model = cpu_model()
     memory = next((line.split()[1] for line in pathlib.Path("/proc/meminfo").read_text().splitlines()
                    if line.startswith("MemTotal:")), "0")
     return {"nproc": len(os.sched_getaffinity(0)), "cpu": model, "memory_gib": round(int(memory) / 2**20, 1),

@@ -83,7 +83,7 @@ import urllib.parse
 import nbformat
 from nbformat import v4
 
-from bench_support import isolated_environment, proc_status
+from bench_support import cpu_model, isolated_environment, proc_status
 from kernel_bench import descendants, percentile
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -313,11 +313,7 @@ def summary(samples):
 
 
 def machine():
-    model = "?"
-    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.partition(":")[2].strip()
-            break
+    model = cpu_model()
     chromium = subprocess.run(["/usr/bin/chromium", "--version"], capture_output=True, text=True).stdout.strip()
     notebook = subprocess.run(["/usr/bin/python3", "-c", "import notebook; print(notebook.__version__)"],
                               capture_output=True, text=True, check=True).stdout.strip()

@@ -44,4 +44,30 @@ namespace tejun::base {
   return upper;
 }
 
+// Appends `text` to `out` with the five characters HTML gives meaning to escaped, so that it is
+// text in an element or in a quoted attribute.
+inline void append_html_escaped(std::string& out, std::string_view text) {
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+}
+
 }  // namespace tejun::base

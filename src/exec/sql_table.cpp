@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "base/text.hpp"
 #include "base/utf8.hpp"
 #include "exec/output_filter.hpp"
 #include "notebook/json_parser.hpp"
@@ -106,30 +107,6 @@ std::string footer(const SqlTable& table) {
                        shown, table.total, table.total - shown);
   }
   return fmt::format("({} row{})", table.total, table.total == 1 ? "" : "s");
-}
-
-void html_escape(std::string& out, std::string_view text) {
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
 }
 
 // JSON's number grammar (no NaN or Infinity, which PostgreSQL's numeric and float allow).
@@ -416,7 +393,7 @@ std::string sql_html_table(const SqlTable& table) {
   std::string html = "<table class=\"tejun-sql\">\n<thead><tr>";
   for (const auto& column : table.columns) {
     html += "<th>";
-    html_escape(html, column.name);
+    base::append_html_escaped(html, column.name);
     html += "</th>";
   }
   html += "</tr></thead>\n<tbody>\n";
@@ -428,13 +405,13 @@ std::string sql_html_table(const SqlTable& table) {
         continue;
       }
       html += is_numeric(table.columns[c].type) ? "<td style=\"text-align: right\">" : "<td>";
-      html_escape(html, *row[c]);
+      base::append_html_escaped(html, *row[c]);
       html += "</td>";
     }
     html += "</tr>\n";
   }
   html += "</tbody>\n</table>\n<p>";
-  html_escape(html, footer(table));
+  base::append_html_escaped(html, footer(table));
   html += "</p>";
   return html;
 }

@@ -27,25 +27,7 @@ bool accepts_gzip(std::string_view accept_encoding) {
 
 std::string html_escape(std::string_view text) {
   std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
+  base::append_html_escaped(out, text);
   return out;
 }
 

@@ -1,10 +1,10 @@
 // The file browser: a new runbook is created and opened, then renamed and deleted from its row,
-// each checked on the server through the REST API.
+// and files are uploaded, each checked on the server through the REST API.
 
 import assert from 'node:assert/strict';
 
 import {
-  eventually, exists, makeFolder, navigate, openTree, screenshot, uiTest, waitForRunbook,
+  api, eventually, exists, makeFolder, navigate, openTree, screenshot, uiTest, waitForRunbook,
 } from './support.mjs';
 
 const FOLDER = 'e2e/files';
@@ -49,7 +49,7 @@ async function rowAction(page, entryPath, action) {
   await row.locator(`[data-action=${action}]`).click();
 }
 
-uiTest('file browser: new runbook, rename, delete', { timeout: 90_000 }, async (t, page) => {
+uiTest('file browser: new runbook, rename, delete, upload', { timeout: 90_000 }, async (t, page) => {
   await makeFolder(FOLDER);
 
   // The root lists the examples and the tests' folder; a folder's link opens it.
@@ -88,4 +88,16 @@ uiTest('file browser: new runbook, rename, delete', { timeout: 90_000 }, async (
   await answerDialog(page);
   await waitForEntry(page, renamed, false);
   assert.ok(await eventually(async () => !(await exists(renamed))), `after the delete ${renamed} should be gone`);
+
+  // Upload: a runbook and a binary file, through the file input; the bytes arrive as they were.
+  const binary = Buffer.from([0, 1, 2, 254, 255, 10, 13, 0x80]);
+  await page.getByTestId('upload').setInputFiles([
+    { name: 'uploaded.md', mimeType: 'text/markdown', buffer: Buffer.from('# Uploaded\n\n```sh\necho hi\n```\n') },
+    { name: 'blob.bin', mimeType: 'application/octet-stream', buffer: binary },
+  ]);
+  await waitForEntry(page, `${FOLDER}/uploaded.md`, true);
+  await waitForEntry(page, `${FOLDER}/blob.bin`, true);
+  const blob = await api('GET', `${FOLDER}/blob.bin`, { query: '?content=1&format=base64' });
+  assert.equal(blob.status, 200, `GET ${FOLDER}/blob.bin: ${blob.text}`);
+  assert.deepEqual(Buffer.from(blob.json.content, 'base64'), binary, 'the uploaded bytes on the server');
 });

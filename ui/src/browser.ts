@@ -153,7 +153,7 @@ export async function showBrowser(root: HTMLElement, folder: string): Promise<vo
         }
       }),
       button("Delete", { "data-action": "delete", class: "danger", "aria-label": `Delete ${entry.name}` }, async () => {
-        const sure = await ask(`Delete ${entry.name}?`, entry.type === "directory" ? "The folder and everything in it are deleted." : "This cannot be undone.", {
+        const sure = await ask(`Delete ${entry.name}?`, entry.type === "directory" ? "The folder must be empty: the server deletes no folder with files in it." : "This cannot be undone.", {
           okLabel: "Delete",
           danger: true,
         });
