@@ -49,4 +49,15 @@ uiTest('20 MB of output: the page answers a click within 1 s', { timeout: 300_00
   assert.ok(await outputs.getByTestId('show-all').count() >= 1, 'a 20 MB stream should be cut, with a show-all button');
   const shown = await outputs.locator('[data-testid=stream][data-name=stdout]').first().innerText();
   assert.ok(shown.includes('x'.repeat(100)), 'the stream should show lines of 100 x');
+
+  // Show all: every one of the 200,000 lines, in a view that draws only those in sight.
+  const started = Date.now();
+  await outputs.getByTestId('show-all').first().click();
+  const all = outputs.getByTestId('stream-all');
+  await all.waitFor({ state: 'visible' });
+  t.diagnostic(`show all: ${Date.now() - started} ms`);
+  assert.match(await all.getAttribute('aria-label'), /^stdout, 200000 lines$/);
+  await all.evaluate((box) => { box.scrollTop = box.scrollHeight; });
+  await page.waitForFunction((box) => box.innerText.trimEnd().endsWith('x'.repeat(100)), await all.elementHandle());
+  await timedToggle(page);
 });

@@ -155,9 +155,6 @@ export const sessions = {
   create(path: string, kernelName: string): Promise<SessionModel> {
     return request("POST", "api/sessions", { path, name: path, type: "notebook", kernel: { name: kernelName } });
   },
-  rename(id: string, path: string): Promise<SessionModel> {
-    return request("PATCH", `api/sessions/${id}`, { path, name: path });
-  },
 };
 
 export const kernels = {
@@ -166,9 +163,6 @@ export const kernels = {
   },
   restart(id: string): Promise<KernelModel> {
     return request("POST", `api/kernels/${id}/restart`);
-  },
-  get(id: string): Promise<KernelModel> {
-    return request("GET", `api/kernels/${id}`);
   },
 };
 

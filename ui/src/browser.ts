@@ -28,7 +28,7 @@ function isRunbook(entry: ContentsModel): boolean {
   return entry.type === "notebook" || entry.name.endsWith(".md") || entry.name.endsWith(".ipynb");
 }
 
-export function routeOf(entry: ContentsModel): string {
+function routeOf(entry: ContentsModel): string {
   return entry.type === "directory" ? `#/tree/${entry.path}` : `#/open/${entry.path}`;
 }
 

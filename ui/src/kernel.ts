@@ -6,7 +6,7 @@ import { channelsUrl } from "./api";
 export type KernelState = "no kernel" | "starting" | "idle" | "busy" | "restarting" | "reconnecting" | "dead";
 
 export interface Message {
-  header: { msg_id: string; msg_type: string; session?: string; date?: string };
+  header: { msg_id: string; msg_type: string; session?: string; date?: string; username?: string; version?: string };
   parent_header: { msg_id?: string; msg_type?: string };
   metadata: Record<string, unknown>;
   content: Record<string, unknown>;
@@ -44,6 +44,7 @@ export class KernelConnection {
   private retry = 0;
   private closed = false;
   private readonly listeners = new Set<(state: KernelState) => void>();
+  private readonly outbox: string[] = [];
 
   // `clientSession` names this page's connection: the server replays to it what it missed
   // while disconnected. Another tab on the same kernel has its own.
@@ -71,6 +72,7 @@ export class KernelConnection {
     this.socket = socket;
     socket.onopen = () => {
       this.retry = 0;
+      this.flush();
       this.send("shell", "kernel_info_request", {});
     };
     socket.onmessage = (event) => {
@@ -91,6 +93,12 @@ export class KernelConnection {
     };
   }
 
+  private flush(): void {
+    while (this.outbox.length > 0 && this.socket?.readyState === WebSocket.OPEN) {
+      this.socket.send(this.outbox.shift()!);
+    }
+  }
+
   close(): void {
     this.closed = true;
     this.socket?.close();
@@ -99,22 +107,23 @@ export class KernelConnection {
   private send(channel: Message["channel"], type: string, content: Record<string, unknown>, parent = {}): string {
     const id = uuid();
     const message: Message = {
-      header: { msg_id: id, msg_type: type, session: this.clientSession, date: new Date().toISOString() },
+      header: {
+        msg_id: id,
+        msg_type: type,
+        session: this.clientSession,
+        date: new Date().toISOString(),
+        username: "tejun-ui",
+        version: "5.3",
+      },
       parent_header: parent,
       metadata: {},
       content,
       channel,
     };
-    (message.header as Record<string, unknown>).username = "tejun-ui";
-    (message.header as Record<string, unknown>).version = "5.3";
-    if (this.socket?.readyState === WebSocket.OPEN) {
-      this.socket.send(JSON.stringify(message));
-    } else {
-      // Sent when the connection is back: the kernel must not miss a step the operator ran.
-      const socket = this.socket;
-      const later = () => this.socket?.send(JSON.stringify(message));
-      socket?.addEventListener("open", later, { once: true });
-    }
+    // While the connection is down the message waits, and goes out first when it is back: the
+    // kernel must not miss a step the operator ran.
+    this.outbox.push(JSON.stringify(message));
+    this.flush();
     return id;
   }
 

@@ -22,7 +22,9 @@ class StreamBlock {
   private length = 0;
   private readonly head = element("pre", { class: "stream-text" });
   private tail?: HTMLPreElement;
-  private gap?: HTMLElement;
+  private gapLabel?: HTMLElement;
+  // Set once "Show all" is open: redraws it with the lines that came since.
+  private refreshAll?: () => void;
   private scheduled = false;
 
   constructor(readonly name: string) {
@@ -33,17 +35,21 @@ class StreamBlock {
     const text = stripAnsi(raw);
     this.chunks.push(text);
     this.length += text.length;
-    if (!this.tail && this.length <= SMALL) {
+    if (!this.tail && !this.refreshAll && this.length <= SMALL) {
       this.head.append(text);
       return;
     }
-    // A flood redraws its tail a few times a second, not at every message or frame.
+    // A flood redraws a few times a second, not at every message or frame.
     if (!this.scheduled) {
       this.scheduled = true;
       window.setTimeout(() => requestAnimationFrame(() => {
         this.scheduled = false;
-        this.renderEdges();
-      }), this.tail ? 200 : 0);
+        if (this.refreshAll) {
+          this.refreshAll();
+        } else {
+          this.renderEdges();
+        }
+      }), this.tail || this.refreshAll ? 200 : 0);
     }
   }
 
@@ -67,43 +73,48 @@ class StreamBlock {
   }
 
   private renderEdges(): void {
-    if (!this.tail) {
+    if (!this.tail || !this.gapLabel) {
       let head = this.text().slice(0, EDGE);
       const newline = head.lastIndexOf("\n");
       head = newline > 0 ? head.slice(0, newline + 1) : head;
       this.head.textContent = head;
       this.tail = element("pre", { class: "stream-text" });
-      this.gap = element("div", { class: "stream-gap" });
-      this.node.append(this.gap, this.tail);
+      this.gapLabel = element("span");
+      const gap = element("div", { class: "stream-gap" }, this.gapLabel, button("Show all", { "data-testid": "show-all" }, () => this.showAll()));
+      this.node.append(gap, this.tail);
     }
     const shown = (this.head.textContent?.length ?? 0) + EDGE;
-    this.gap!.replaceChildren(
-      element("span", {}, `… ${formatSize(Math.max(0, this.length - shown))} not shown (${formatSize(this.length)} in all) `),
-      button("Show all", { "data-testid": "show-all" }, () => this.showAll()),
-    );
+    this.gapLabel.textContent = `… ${formatSize(Math.max(0, this.length - shown))} not shown (${formatSize(this.length)} in all) `;
     this.tail.textContent = this.lastChars(EDGE);
   }
 
-  // Every line, in a scrolling box that draws only the lines in view.
+  // Every line, in a scrolling box that draws only the lines in view; lines that come later are
+  // added to it.
   private showAll(): void {
-    const lines = this.text().split("\n");
     const lineHeight = 18;
-    const box = element("div", { class: "stream-all", tabindex: "0", "aria-label": `${this.name}, ${lines.length} lines` });
+    const box = element("div", { class: "stream-all", "data-testid": "stream-all", tabindex: "0" });
     const spacer = element("div", { class: "stream-all-spacer" });
-    spacer.style.height = `${lines.length * lineHeight}px`;
     const view = element("pre", { class: "stream-text stream-all-view" });
     spacer.append(view);
     box.append(spacer);
+    let lines: string[] = [];
     const draw = () => {
       const first = Math.max(0, Math.floor(box.scrollTop / lineHeight) - 20);
       const count = Math.ceil(box.clientHeight / lineHeight) + 40;
       view.style.top = `${first * lineHeight}px`;
       view.textContent = lines.slice(first, first + count).join("\n");
     };
+    this.refreshAll = () => {
+      lines = this.text().split("\n");
+      spacer.style.height = `${lines.length * lineHeight}px`;
+      box.setAttribute("aria-label", `${this.name}, ${lines.length} lines`);
+      draw();
+    };
     box.addEventListener("scroll", () => requestAnimationFrame(draw), { passive: true });
     this.node.replaceChildren(box);
-    draw();
     this.tail = undefined;
+    this.gapLabel = undefined;
+    this.refreshAll();
   }
 }
 
